@@ -1,0 +1,144 @@
+# loong: build the runtime (once per CPython 3.8+ found), the toolkits (once
+# for all), the loong command, and run the tests.
+#
+#   make                 build everything into build/ (a relocatable prefix)
+#   make test            C unit tests + end-to-end tests on every CPython found
+#   make SANITIZE=1 test the same, built with ASan + UBSan (into build-san/)
+#   make install PREFIX=/usr/local DESTDIR=
+#   make bench           overhead benchmarks (see bench/RESULTS.md)
+
+CC ?= cc
+PREFIX ?= /usr/local
+DESTDIR ?=
+SANITIZE ?= 0
+PYTEST_ARGS ?=
+# Debian's own python3 drives the end-to-end tests (pytest comes from Debian).
+TEST_PYTHON ?= /usr/bin/python3
+
+ifeq ($(SANITIZE),1)
+B ?= build-san
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+else
+B ?= build
+SAN_FLAGS =
+endif
+
+CSTD = -std=c11 -D_GNU_SOURCE
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+OPT ?= -O2 -g
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN_FLAGS) -fPIC -fvisibility=hidden \
+             -pthread -Iinclude -Isrc $(CFLAGS)
+LDFLAGS_ALL = $(SAN_FLAGS) -pthread $(LDFLAGS)
+
+.SECONDEXPANSION:
+
+LIBDIR = $(B)/lib/loong
+PYPKG = $(LIBDIR)/python
+
+# "X.Y:/path/python" words; override with LOONG_PYTHONS="python3.12 ..."
+PY_LINES := $(shell tools/find-pythons | tr ' ' :)
+PY_VERSIONS := $(foreach l,$(PY_LINES),$(word 1,$(subst :, ,$(l))))
+
+COMMON_SRCS := $(wildcard src/common/*.c)
+COMMON_OBJS := $(COMMON_SRCS:src/%.c=$(B)/obj/%.o)
+CLI_SRCS := $(wildcard src/cli/*.c)
+CLI_OBJS := $(CLI_SRCS:src/%.c=$(B)/obj/%.o)
+RUNTIME_SRCS := $(wildcard src/runtime/*.c)
+TOOLKITS := $(notdir $(wildcard src/toolkits/*))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+PY_FILES := $(wildcard python/loong/*.py) python/sitecustomize.py
+PY_OUT := $(PY_FILES:python/%=$(PYPKG)/%)
+HEADERS := $(wildcard include/loong/*.h)
+
+.PHONY: all runtimes toolkits cli python headers unit e2e test check \
+        install clean bench fuzz stress example-out-of-tree
+
+all: cli toolkits runtimes python headers
+
+# ---- common + CLI --------------------------------------------------------
+
+$(B)/obj/%.o: src/%.c $(HEADERS) $(wildcard src/common/*.h src/cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+cli: $(B)/bin/loong
+$(B)/bin/loong: $(CLI_OBJS) $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ -ldl
+
+# ---- toolkits: compiled WITHOUT Python's include path -------------------
+
+toolkits: $(TOOLKITS:%=$(LIBDIR)/toolkits/%.so)
+$(LIBDIR)/toolkits/%.so: $(HEADERS) $$(wildcard src/toolkits/$$*/*.c src/toolkits/$$*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN_FLAGS) -fPIC -fvisibility=hidden \
+	    -pthread -Iinclude $(CFLAGS) -shared -o $@ \
+	    $(filter %.c,$^) $(LDFLAGS_ALL)
+
+# ---- runtime: one build per CPython minor -------------------------------
+
+define RUNTIME_RULES
+RT_INC_$(1) := $$(shell $(2) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+RT_EXT_$(1) := $$(shell $(2) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+RT_OBJS_$(1) := $$(RUNTIME_SRCS:src/runtime/%.c=$(B)/obj/runtime-$(1)/%.o) \
+                $(COMMON_OBJS)
+RT_SO_$(1) := $(PYPKG)/loong/_runtime$$(RT_EXT_$(1))
+RUNTIME_SOS += $$(RT_SO_$(1))
+$(B)/obj/runtime-$(1)/%.o: src/runtime/%.c $$(wildcard src/runtime/*.h src/common/*.h) $(HEADERS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS_ALL) -I$$(RT_INC_$(1)) -c $$< -o $$@
+$$(RT_SO_$(1)): $$(RT_OBJS_$(1))
+	@mkdir -p $$(dir $$@)
+	$$(CC) -shared $$(LDFLAGS_ALL) -o $$@ $$^ -ldl
+endef
+
+$(foreach l,$(PY_LINES),$(eval $(call RUNTIME_RULES,$(word 1,$(subst :, ,$(l))),$(word 2,$(subst :, ,$(l))))))
+
+runtimes: $(RUNTIME_SOS)
+	@if [ -z "$(PY_VERSIONS)" ]; then \
+	    echo "loong: no CPython 3.8+ with headers found; no runtime built"; fi
+
+# ---- python package and bootstrap ---------------------------------------
+
+python: $(PY_OUT)
+$(PYPKG)/%: python/%
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+headers: $(HEADERS:%=$(B)/%)
+$(B)/include/%: include/%
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# ---- tests ---------------------------------------------------------------
+
+$(B)/tests/%: tests/unit/%.c $(COMMON_OBJS) $(HEADERS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(COMMON_OBJS) $(LDFLAGS_ALL) -ldl -lm
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+e2e: all
+	LOONG_BUILD=$(abspath $(B)) LOONG_SANITIZE=$(SANITIZE) \
+	    $(TEST_PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+test: unit e2e
+check: test
+
+# ---- install -------------------------------------------------------------
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/loong \
+	    $(DESTDIR)$(PREFIX)/include/loong
+	cp $(B)/bin/loong $(DESTDIR)$(PREFIX)/bin/loong
+	cp -R $(LIBDIR)/. $(DESTDIR)$(PREFIX)/lib/loong/
+	cp include/loong/*.h $(DESTDIR)$(PREFIX)/include/loong/
+
+bench: all
+	$(TEST_PYTHON) bench/run.py
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,361 @@
+/* loong: the tool interface.
+ *
+ * This is the only header a toolkit includes. A toolkit never includes
+ * Python.h and never calls the CPython API: everything it learns about the
+ * interpreter comes through the loong_api table the runtime hands it, which
+ * is why one toolkit binary loads into every supported CPython.
+ *
+ * A toolkit is a shared object exporting one symbol, LOONG_TOOLKIT_ENTRY,
+ * that returns a pointer to a static loong_toolkit_def. Loading at start-up
+ * (`loong run`) and loading into a running process (`loong load`) take the
+ * same path:
+ *
+ *   1. the runtime checks def->abi_major == LOONG_ABI_MAJOR and
+ *      def->abi_minor <= LOONG_ABI_MINOR, and refuses the toolkit otherwise;
+ *   2. it checks the options given against def->options;
+ *   3. it calls def->load(tk, api, options); the toolkit keeps tk and api,
+ *      asks for capabilities, sets a filter and registers its callbacks;
+ *   4. events arrive; every interval the tick callback runs;
+ *   5. at unload or process exit, a last tick with LOONG_TICK_FINAL, then
+ *      def->unload(tk).
+ *
+ * Threads: event callbacks run on the application thread that caused them,
+ * with the interpreter lock held, so two event callbacks never run at once.
+ * tick runs on loong's own native thread, concurrently with events: share
+ * data between them with atomics or a mutex. Callbacks must not block and
+ * must not call back into loong_api functions documented as "not from
+ * callbacks".
+ *
+ * See docs/writing-a-toolkit.md for a walk-through, and
+ * src/toolkits/example/example.c for a complete toolkit.
+ */
+#ifndef LOONG_LOONG_H
+#define LOONG_LOONG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "errors.h"
+#include "version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define LOONG_EXPORT __attribute__((visibility("default")))
+#define LOONG_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define LOONG_EXPORT
+#define LOONG_PRINTF(f, a)
+#endif
+
+/* ---- identities ------------------------------------------------------ */
+
+/* A code identity: one per distinct Python function (qualified name, file
+ * and first line). Stable for the life of the process, never 0, valid after
+ * the code object itself is gone. Resolve it with api->code_info. */
+typedef uint32_t loong_code_id;
+
+/* A thread identity assigned by loong: small, never 0, never reused within
+ * a process. The main thread is 1. */
+typedef uint32_t loong_thread_id;
+
+/* ---- capabilities ---------------------------------------------------- */
+
+/* Ask for what you need with api->add_capabilities. A capability that no
+ * loaded toolkit holds costs nothing: its interpreter hook is not installed. */
+enum loong_capability {
+    LOONG_CAP_CALLS = 1u << 0,      /* Python function start/return/... */
+    LOONG_CAP_C_CALLS = 1u << 1,    /* C functions called from Python */
+    LOONG_CAP_EXCEPTIONS = 1u << 2, /* raised/handled/unwound (3.12+) */
+    LOONG_CAP_THREADS = 1u << 3,    /* thread start/end */
+    LOONG_CAP_GC = 1u << 4,         /* collection start/end */
+    LOONG_CAP_TICK = 1u << 5,       /* periodic tick on loong's thread */
+    /* reserved: their events have slots in loong_callbacks already */
+    LOONG_CAP_GREENLETS = 1u << 16,
+    LOONG_CAP_COROUTINES = 1u << 17,
+    LOONG_CAP_ALLOCATIONS = 1u << 18,
+};
+
+/* ---- events ---------------------------------------------------------- */
+
+enum loong_call_kind {
+    LOONG_CALL_START = 1,  /* a Python frame starts */
+    LOONG_CALL_RESUME = 2, /* a generator/coroutine frame resumes */
+    LOONG_CALL_RETURN = 3, /* a Python frame returns */
+    LOONG_CALL_YIELD = 4,  /* a generator/coroutine frame suspends */
+    LOONG_CALL_UNWIND = 5, /* a Python frame exits with an exception */
+    LOONG_CALL_C_START = 6,  /* a C function starts (LOONG_CAP_C_CALLS) */
+    LOONG_CALL_C_RETURN = 7, /* a C function returns or raises */
+};
+
+typedef struct loong_call_event {
+    int kind;               /* enum loong_call_kind */
+    loong_code_id code;     /* for C calls: identity of the C function */
+    loong_thread_id thread;
+    uint64_t t_ns;          /* monotonic clock, as api->now_ns() */
+} loong_call_event;
+
+enum loong_exception_kind {
+    LOONG_EXC_RAISED = 1,  /* raised or re-raised in a Python frame */
+    LOONG_EXC_HANDLED = 2, /* caught by an except clause */
+    LOONG_EXC_UNWOUND = 3, /* left a Python frame */
+};
+
+typedef struct loong_exception_event {
+    int kind;                /* enum loong_exception_kind */
+    loong_code_id code;      /* the frame where it happened */
+    loong_thread_id thread;
+    uint64_t t_ns;
+    const char *type_name;   /* qualified type, e.g. "builtins.KeyError" */
+    int line;                /* line in code, or 0 if unknown */
+} loong_exception_event;
+
+enum loong_thread_kind { LOONG_THREAD_START = 1, LOONG_THREAD_END = 2 };
+
+typedef struct loong_thread_event {
+    int kind;                 /* enum loong_thread_kind */
+    loong_thread_id thread;
+    uint64_t native_id;       /* the kernel's thread id */
+    uint64_t t_ns;
+} loong_thread_event;
+
+enum loong_gc_kind { LOONG_GC_START = 1, LOONG_GC_END = 2 };
+
+typedef struct loong_gc_event {
+    int kind;                 /* enum loong_gc_kind */
+    int generation;
+    int64_t collected;        /* at LOONG_GC_END, else 0 */
+    int64_t uncollectable;    /* at LOONG_GC_END, else 0 */
+    uint64_t t_ns;
+} loong_gc_event;
+
+enum loong_tick_flags {
+    LOONG_TICK_FINAL = 1u << 0, /* last tick: write your files now */
+};
+
+typedef struct loong_tick_event {
+    uint64_t t_ns;            /* monotonic */
+    uint64_t wall_ns;         /* nanoseconds since the Unix epoch */
+    unsigned flags;           /* enum loong_tick_flags */
+} loong_tick_event;
+
+/* Callbacks: set the ones you want, leave the others NULL, and register the
+ * struct with api->set_callbacks(tk, &cb, sizeof cb). Fields are only ever
+ * appended, so a toolkit built against an older header still works. */
+typedef struct loong_callbacks {
+    void (*call)(void *state, const loong_call_event *ev);
+    void (*exception)(void *state, const loong_exception_event *ev);
+    void (*thread)(void *state, const loong_thread_event *ev);
+    void (*gc)(void *state, const loong_gc_event *ev);
+    void (*tick)(void *state, const loong_tick_event *ev);
+    /* reserved for greenlet switch, coroutine suspend/resume and sampled
+     * allocation; keep NULL */
+    void (*reserved_greenlet)(void *state, const void *ev);
+    void (*reserved_coroutine)(void *state, const void *ev);
+    void (*reserved_allocation)(void *state, const void *ev);
+} loong_callbacks;
+
+/* ---- functional API data --------------------------------------------- */
+
+typedef struct loong_code_info {
+    const char *qualname;  /* "Class.method", or "<module>" */
+    const char *module;    /* "package.module", or "" if unknown */
+    const char *filename;  /* as the code object has it */
+    int first_line;
+    int is_c_function;     /* a builtin seen through LOONG_CAP_C_CALLS */
+} loong_code_info;
+
+typedef struct loong_frame {
+    loong_code_id code;
+    int line;              /* current line, or 0 if unknown */
+} loong_frame;
+
+enum loong_thread_state {
+    LOONG_THREAD_RUNNING = 1, /* holds the interpreter lock */
+    LOONG_THREAD_WAITING = 2, /* released it (sleep, I/O, C call) */
+};
+
+typedef struct loong_thread_stack {
+    loong_thread_id thread;   /* 0 if loong has not seen it run yet */
+    uint64_t native_id;
+    uint64_t python_id;       /* threading.get_ident() */
+    int state;                /* enum loong_thread_state */
+    int is_main;
+    size_t nframes;
+    loong_frame *frames;      /* innermost first */
+} loong_thread_stack;
+
+/* Returned by api->threads_stacks; free with api->free. */
+typedef struct loong_stacks {
+    uint64_t t_ns;
+    size_t nthreads;
+    loong_thread_stack *threads;
+} loong_stacks;
+
+/* A point: InfluxDB line protocol. The runtime escapes every name and value
+ * and adds the tags host, program and pid. */
+enum loong_field_type {
+    LOONG_FIELD_FLOAT = 1,
+    LOONG_FIELD_INT = 2,
+    LOONG_FIELD_UINT = 3,
+    LOONG_FIELD_BOOL = 4,
+    LOONG_FIELD_STRING = 5,
+};
+
+typedef struct loong_tag {
+    const char *key;
+    const char *value;
+} loong_tag;
+
+typedef struct loong_field {
+    const char *key;
+    int type; /* enum loong_field_type */
+    union {
+        double f;
+        int64_t i;
+        uint64_t u;
+        int b;
+        const char *s;
+    } v;
+} loong_field;
+
+typedef struct loong_point {
+    const char *measurement;
+    const loong_tag *tags;
+    size_t ntags;
+    const loong_field *fields;
+    size_t nfields;           /* at least 1 */
+    uint64_t wall_ns;         /* 0: now */
+} loong_point;
+
+/* Options given to the toolkit, already checked against def->options. */
+typedef struct loong_option {
+    const char *key;
+    const char *value;
+} loong_option;
+
+typedef struct loong_options {
+    size_t count;
+    const loong_option *items;
+} loong_options;
+
+enum loong_log_level {
+    LOONG_LOG_DEBUG = 10,
+    LOONG_LOG_INFO = 20,
+    LOONG_LOG_WARNING = 30,
+    LOONG_LOG_ERROR = 40,
+};
+
+/* The handle of one loaded toolkit, owned by the runtime. */
+typedef struct loong_toolkit loong_toolkit;
+
+/* ---- the function table ---------------------------------------------- */
+
+/* Only ever grows at the end. Check api->minor (or api->size) before using a
+ * function added after the minor you were built against. */
+typedef struct loong_api {
+    uint32_t major;           /* LOONG_ABI_MAJOR of the runtime */
+    uint32_t minor;           /* LOONG_ABI_MINOR of the runtime */
+    size_t size;              /* sizeof(loong_api) in the runtime */
+
+    /* errors */
+    const char *(*strerror)(int err);
+
+    /* registration (from load only) */
+    int (*set_state)(loong_toolkit *tk, void *state);
+    int (*set_callbacks)(loong_toolkit *tk, const loong_callbacks *cb,
+                         size_t cb_size);
+    /* Capabilities this interpreter can give (a mask of loong_capability). */
+    uint32_t (*potential_capabilities)(void);
+    /* LOONG_ENOTSUP if any asked capability is not available here. */
+    int (*add_capabilities)(loong_toolkit *tk, uint32_t caps);
+    int (*relinquish_capabilities)(loong_toolkit *tk, uint32_t caps);
+    /* Comma-separated globs matched against the module name and the file
+     * path; NULL or "" means no restriction. Code excluded for every toolkit
+     * costs nothing after its first call on 3.12+. */
+    int (*set_filter)(loong_toolkit *tk, const char *include,
+                      const char *exclude);
+    /* The value of an option, or def if it was not given. */
+    const char *(*option)(loong_toolkit *tk, const char *key,
+                          const char *def);
+
+    /* code identities (any thread, no interpreter lock needed) */
+    int (*code_info)(loong_code_id code, loong_code_info *out);
+
+    /* stacks and threads */
+    /* The calling thread's Python stack, innermost first; from event
+     * callbacks only. Returns the number of frames written, or an error. */
+    int (*current_stack)(loong_frame *frames, size_t max);
+    /* Every thread's stack, taken consistently (under the interpreter
+     * lock). From tick or from an event callback. Free with api->free. */
+    int (*threads_stacks)(size_t max_frames, loong_stacks **out);
+
+    /* clocks */
+    uint64_t (*now_ns)(void);        /* monotonic */
+    uint64_t (*wall_ns)(void);       /* since the Unix epoch */
+    uint64_t (*thread_cpu_ns)(void); /* CPU time of the calling thread */
+    uint64_t (*process_cpu_ns)(void);
+
+    /* output */
+    /* Queue a point for the sink; never blocks. LOONG_EFULL when dropped. */
+    int (*emit_point)(loong_toolkit *tk, const loong_point *point);
+    /* Write a file (a profile, a log) into this process's output folder,
+     * atomically. name is a plain file name such as "function.collapsed". */
+    int (*write_file)(loong_toolkit *tk, const char *name, const void *data,
+                      size_t len);
+    /* The process's output folder, for information. */
+    const char *(*output_dir)(void);
+    void (*log)(loong_toolkit *tk, int level, const char *fmt, ...)
+        LOONG_PRINTF(3, 4);
+
+    /* memory handed out by the runtime */
+    void (*free)(void *ptr);
+} loong_api;
+
+/* ---- the toolkit definition ------------------------------------------ */
+
+typedef struct loong_option_def {
+    const char *key;
+    const char *default_value; /* shown by `loong toolkits`; may be NULL */
+    const char *help;
+} loong_option_def;
+
+typedef struct loong_toolkit_def {
+    uint32_t abi_major;        /* LOONG_ABI_MAJOR */
+    uint32_t abi_minor;        /* LOONG_ABI_MINOR */
+    size_t size;               /* sizeof(loong_toolkit_def) */
+    const char *name;          /* [a-z0-9_]+ */
+    const char *version;
+    const char *summary;       /* one line */
+    const loong_option_def *options; /* ends with {NULL, NULL, NULL} */
+    /* Set up; register callbacks. A negative return refuses the load and
+     * the runtime undoes whatever the toolkit registered. */
+    int (*load)(loong_toolkit *tk, const loong_api *api,
+                const loong_options *options);
+    /* Release everything. Called after the final tick. */
+    void (*unload)(loong_toolkit *tk);
+} loong_toolkit_def;
+
+#define LOONG_TOOLKIT_ENTRY loong_toolkit_entry
+#define LOONG_TOOLKIT_ENTRY_NAME "loong_toolkit_entry"
+typedef const loong_toolkit_def *(*loong_toolkit_entry_fn)(void);
+
+/* Put LOONG_TOOLKIT(my_def); once in a toolkit. */
+#define LOONG_TOOLKIT(def)                                                 \
+    LOONG_EXPORT const loong_toolkit_def *LOONG_TOOLKIT_ENTRY(void)        \
+    {                                                                      \
+        return &(def);                                                     \
+    }
+
+/* Fill abi_major, abi_minor and size of a loong_toolkit_def. */
+#define LOONG_TOOLKIT_DEF_HEADER                                           \
+    .abi_major = LOONG_ABI_MAJOR, .abi_minor = LOONG_ABI_MINOR,            \
+    .size = sizeof(loong_toolkit_def)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LOONG_LOONG_H */
