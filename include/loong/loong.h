@@ -17,7 +17,7 @@
  *      asks for capabilities, sets a filter and registers its callbacks;
  *   4. events arrive; every interval the tick callback runs;
  *   5. at unload or process exit, a last tick with LOONG_TICK_FINAL, then
- *      def->unload(tk).
+ *      def->unload(tk, state).
  *
  * Threads: event callbacks run on the application thread that caused them,
  * with the interpreter lock held, so two event callbacks never run at once.
@@ -334,8 +334,9 @@ typedef struct loong_toolkit_def {
      * the runtime undoes whatever the toolkit registered. */
     int (*load)(loong_toolkit *tk, const loong_api *api,
                 const loong_options *options);
-    /* Release everything. Called after the final tick. */
-    void (*unload)(loong_toolkit *tk);
+    /* Release everything; state is what set_state registered. Called
+     * after the final tick, with no event callback running. */
+    void (*unload)(loong_toolkit *tk, void *state);
 } loong_toolkit_def;
 
 #define LOONG_TOOLKIT_ENTRY loong_toolkit_entry

@@ -1,0 +1,62 @@
+# loong bootstrap, put on PYTHONPATH by `loong run`. It starts the loong
+# runtime, then runs the sitecustomize that would have run without loong,
+# and takes its own folder back off sys.path, so the program sees what it
+# would have seen. It must never break the program: on an interpreter loong
+# has no runtime for (2.7, 3.7 and older), it only chains. Keep this file
+# valid Python 2.
+import os as _os
+import sys as _sys
+
+
+def _loong_start():
+    if _sys.version_info < (3, 8) or not _os.environ.get("LOONG_OUT"):
+        return
+    try:
+        import loong._runtime as rt
+        rt.start()
+    except Exception:
+        # The runtime logs its own errors into its output folder; an import
+        # failure means no runtime for this interpreter: run unprofiled.
+        pass
+
+
+def _loong_chain(here):
+    path = [p for p in _sys.path if _os.path.abspath(p or ".") != here]
+    if _sys.version_info >= (3, 4):
+        import importlib.machinery
+        import importlib.util
+        spec = importlib.machinery.PathFinder.find_spec("sitecustomize", path)
+        if spec is None:
+            return
+        mod = importlib.util.module_from_spec(spec)
+        _sys.modules["sitecustomize"] = mod
+        spec.loader.exec_module(mod)
+    else:
+        import imp
+        try:
+            found = imp.find_module("sitecustomize", path)
+        except ImportError:
+            return
+        try:
+            imp.load_module("sitecustomize", *found)
+        finally:
+            if found[0]:
+                found[0].close()
+
+
+def _loong_bootstrap():
+    here = _os.path.dirname(_os.path.abspath(__file__))
+    try:
+        _loong_start()
+    finally:
+        try:
+            _sys.path.remove(here)
+        except ValueError:
+            pass
+        # Errors of the program's own sitecustomize surface as they would
+        # have without loong.
+        _loong_chain(here)
+
+
+_loong_bootstrap()
+del _loong_bootstrap, _loong_chain, _loong_start, _os, _sys

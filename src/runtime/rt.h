@@ -1,0 +1,142 @@
+/* The runtime's internal state, shared by its files. Built once per CPython
+ * minor version; everything version-specific is behind the helpers in
+ * pycompat.h. Prefix: rt_ for internal functions. */
+#ifndef LOONG_RUNTIME_RT_H
+#define LOONG_RUNTIME_RT_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/sink.h"
+#include "common/spec.h"
+#include "loong/loong.h"
+
+#define RT_MAX_TOOLKITS 16 /* bits of the per-code toolkit mask */
+#define RT_MAX_FRAMES 256
+
+/* One loaded toolkit. */
+struct loong_toolkit {
+    int slot;                  /* index in rt.tk, bit in code masks */
+    int active;                /* events are dispatched to it */
+    void *handle;              /* dlopen handle */
+    const loong_toolkit_def *def;
+    char path[PATH_MAX];
+    tk_spec spec;              /* name as given and options */
+    loong_options options;     /* view of spec.opts for the toolkit */
+    void *state;
+    loong_callbacks cb;        /* copy, zero-filled past cb_size */
+    uint32_t caps;
+    char *include;             /* filter, comma-separated globs */
+    char *exclude;
+};
+
+/* One Python thread as loong knows it. */
+typedef struct rt_thread {
+    loong_thread_id id;
+    uint64_t native_id;
+} rt_thread;
+
+typedef struct rt_state {
+    int started;
+    pid_t pid;
+    int interval_ms;
+    char out_root[PATH_MAX];   /* LOONG_OUT */
+    char proc_dir[PATH_MAX];   /* LOONG_OUT/PROGRAM-PID */
+    char program[256];
+    char host[256];
+    char pid_str[24];
+    char toolkit_path[4 * PATH_MAX];
+    char sink_str[PATH_MAX + 16];
+    lsink_spec sink_spec;
+    lsink *sink;
+    lbuf *buf;
+    atomic_uint_fast64_t sink_dropped;
+    uint64_t start_wall_ns;
+
+    /* toolkits: modified under the interpreter lock AND tk_lock; events
+     * read them under the interpreter lock, ticks under tk_lock. */
+    pthread_mutex_t tk_lock;
+    loong_toolkit *tk[RT_MAX_TOOLKITS];
+    uint32_t caps_on;          /* union of active toolkits' capabilities */
+    unsigned generation;       /* bumped when toolkits or filters change */
+
+    /* flusher */
+    pthread_t flusher;
+    int flusher_running;
+    int wake_fd[2];            /* pipe: wakes the flusher; SIGTERM writes */
+    atomic_int stop_flusher;
+    int sigterm_installed;
+} rt_state;
+
+extern rt_state rt;
+extern const loong_api rt_api;
+
+/* module.c */
+int rt_start(void);            /* idempotent; reads the environment */
+void rt_shutdown(const char *why);
+
+/* toolkits.c */
+int rt_toolkit_load(const char *spec_text, char *err, size_t errlen);
+int rt_toolkit_unload(const char *name, char *err, size_t errlen);
+void rt_toolkits_unload_all(void);
+loong_toolkit *rt_toolkit_by_name(const char *name);
+void rt_recompute_hooks(void);
+void rt_toolkits_after_fork_child(void);
+
+/* codes.c: code identities and filters */
+void rt_codes_init(void);
+/* Identity and toolkit mask of a code object, computed once per code (and
+ * again after toolkits change). globals may be NULL. */
+uint32_t rt_code_lookup(PyCodeObject *co, PyObject *globals, uint32_t *mask);
+int rt_code_info(loong_code_id id, loong_code_info *out);
+int rt_filter_set(loong_toolkit *tk, const char *include, const char *exclude);
+
+/* threads.c */
+rt_thread *rt_thread_current(void);     /* with the interpreter lock */
+void rt_threads_register_all(void);     /* existing threads */
+void rt_threads_forget_all(void);
+void rt_threads_after_fork_child(void);
+
+/* hooks.c: the event sources */
+int rt_hooks_update(uint32_t caps);     /* install/remove to match caps */
+void rt_hooks_remove_all(void);
+uint32_t rt_hooks_potential(void);
+void rt_dispatch_call(int kind, PyCodeObject *co, PyObject *globals);
+void rt_dispatch_thread(int kind, rt_thread *th);
+
+/* pipeline.c */
+int rt_pipeline_start(void);
+void rt_pipeline_stop(int final);
+int rt_emit(loong_toolkit *tk, const loong_point *p);
+void rt_pipeline_after_fork_child(void);
+void rt_pipeline_pause(void);           /* before fork: flusher joined */
+void rt_pipeline_resume(void);
+void rt_pipeline_flush_now(void);
+void rt_pipeline_close_sink(void);
+int rt_write_file(const char *name, const void *data, size_t len);
+int rt_write_file_raw(const char *name, const void *data, size_t len);
+
+/* meta.c */
+int rt_meta_write(const char *exit_reason);
+void rt_log(loong_toolkit *tk, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int rt_process_dir_init(void);
+
+extern atomic_int rt_suspended; /* hooks do nothing while set */
+extern int rt_no_gil;           /* never wait for the interpreter lock */
+
+/* stacks.c */
+int rt_current_stack(loong_frame *frames, size_t max);
+int rt_threads_stacks(size_t max_frames, loong_stacks **out);
+
+/* clocks */
+uint64_t rt_now_ns(void);
+uint64_t rt_wall_ns(void);
+
+#endif
