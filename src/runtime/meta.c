@@ -162,6 +162,49 @@ static void iso_time(sb *s, uint64_t wall_ns)
               (unsigned long long)(wall_ns % 1000000000ull / 1000));
 }
 
+/* Toolkits unloaded during the run, as JSON objects, so meta.json at the
+ * end still says what ran. */
+static sb history;
+
+static void toolkit_json(sb *s, const loong_toolkit *tk, uint64_t unloaded)
+{
+    sb_puts(s, "{\"name\": ");
+    sb_json_str(s, tk->def->name);
+    sb_puts(s, ", \"version\": ");
+    sb_json_str(s, tk->def->version);
+    sb_puts(s, ", \"path\": ");
+    sb_json_str(s, tk->path);
+    sb_puts(s, ", \"options\": {");
+    for (size_t k = 0; k < tk->spec.nopts; k++) {
+        sb_puts(s, k ? ", " : "");
+        sb_json_str(s, tk->spec.opts[k].key);
+        sb_puts(s, ": ");
+        sb_json_str(s, tk->spec.opts[k].value);
+    }
+    sb_puts(s, "}, \"loaded\": ");
+    iso_time(s, tk->loaded_wall_ns);
+    sb_puts(s, ", \"unloaded\": ");
+    if (unloaded)
+        iso_time(s, unloaded);
+    else
+        sb_puts(s, "null");
+    sb_puts(s, "}");
+}
+
+void rt_meta_note_unloaded(const loong_toolkit *tk)
+{
+    if (history.p == NULL)
+        sb_init(&history);
+    sb_puts(&history, history.len ? ",\n    " : "\n    ");
+    toolkit_json(&history, tk, rt_wall_ns());
+}
+
+void rt_meta_after_fork_child(void)
+{
+    sb_free(&history);
+    sb_init(&history);
+}
+
 int rt_meta_write(const char *exit_reason)
 {
     sb s;
@@ -202,21 +245,14 @@ int rt_meta_write(const char *exit_reason)
         loong_toolkit *tk = rt.tk[i];
         if (!tk || !tk->active)
             continue;
-        sb_puts(&s, first ? "\n    {\"name\": " : ",\n    {\"name\": ");
+        sb_puts(&s, first ? "\n    " : ",\n    ");
         first = 0;
-        sb_json_str(&s, tk->def->name);
-        sb_puts(&s, ", \"version\": ");
-        sb_json_str(&s, tk->def->version);
-        sb_puts(&s, ", \"path\": ");
-        sb_json_str(&s, tk->path);
-        sb_puts(&s, ", \"options\": {");
-        for (size_t k = 0; k < tk->spec.nopts; k++) {
-            sb_puts(&s, k ? ", " : "");
-            sb_json_str(&s, tk->spec.opts[k].key);
-            sb_puts(&s, ": ");
-            sb_json_str(&s, tk->spec.opts[k].value);
-        }
-        sb_puts(&s, "}}");
+        toolkit_json(&s, tk, 0);
+    }
+    if (history.len) {
+        sb_puts(&s, first ? "" : ",");
+        sb_putn(&s, history.p, history.len);
+        first = 0;
     }
     uint64_t records = rt.buf ? lbuf_records(rt.buf) : 0;
     uint64_t dbuf = rt.buf ? lbuf_dropped(rt.buf) : 0;

@@ -133,6 +133,73 @@ static int register_python_hooks(void)
     return rc;
 }
 
+/* 3.13 counts the process's OS threads before os.fork runs its "before"
+ * hooks, and warns when there is more than one: our flusher must be stopped
+ * before that count, so os.fork is wrapped while loong runs. The wrapper
+ * has the original's name, and warnings still point at the caller. */
+#if PY_VERSION_HEX >= 0x030D0000
+static PyObject *orig_fork;
+static int in_fork_wrapper; /* the wrapper resumes, after CPython's count */
+
+static PyObject *fork_wrapper(PyObject *self, PyObject *unused)
+{
+    int paused = rt.started && rt.flusher_running && rt.pid == getpid();
+    if (paused)
+        rt_pipeline_pause();
+    in_fork_wrapper++;
+    PyObject *r = PyObject_CallNoArgs(orig_fork);
+    in_fork_wrapper--;
+    if (paused && rt.pid == getpid())
+        rt_pipeline_resume(); /* parent, or fork failed */
+    return r;
+}
+
+static PyMethodDef fork_def = {"fork", fork_wrapper, METH_NOARGS, NULL};
+static PyObject *fork_func;
+
+static void fork_wrap(int on)
+{
+    static const char *mods[] = {"posix", "os"};
+    if (on && !orig_fork) {
+        PyObject *posix = PyImport_ImportModule("posix");
+        orig_fork = posix ? PyObject_GetAttrString(posix, "fork") : NULL;
+        Py_XDECREF(posix);
+        if (orig_fork) {
+            PyObject *doc = PyObject_GetAttrString(orig_fork, "__doc__");
+            const char *d = doc && PyUnicode_Check(doc)
+                                ? PyUnicode_AsUTF8(doc) : NULL;
+            fork_def.ml_doc = d ? strdup(d) : NULL; /* lives as long */
+            Py_XDECREF(doc);
+            PyObject *modname = PyUnicode_FromString("posix");
+            fork_func = PyCFunction_NewEx(&fork_def, NULL, modname);
+            Py_XDECREF(modname);
+        }
+        if (!fork_func)
+            Py_CLEAR(orig_fork);
+    }
+    if (!orig_fork || !fork_func)
+        goto out;
+    PyObject *from = on ? orig_fork : fork_func;
+    PyObject *to = on ? fork_func : orig_fork;
+    for (int i = 0; i < 2; i++) {
+        PyObject *m = PyImport_ImportModule(mods[i]);
+        PyObject *cur = m ? PyObject_GetAttrString(m, "fork") : NULL;
+        if (cur == from) /* never replace someone else's replacement */
+            PyObject_SetAttrString(m, "fork", to);
+        Py_XDECREF(cur);
+        Py_XDECREF(m);
+    }
+out:
+    PyErr_Clear();
+}
+#else
+static const int in_fork_wrapper = 0;
+static void fork_wrap(int on)
+{
+    (void)on;
+}
+#endif
+
 static void atfork_child(void)
 {
     /* Any fork, Python's or C's: until the runtime is reset in this child
@@ -170,6 +237,7 @@ int rt_start(void)
     if (!hooks_registered && register_python_hooks() == 0)
         hooks_registered = 1;
     rt.started = 1;
+    fork_wrap(1);
     atomic_store(&rt_suspended, 0);
     rt_meta_write(NULL);
     load_env_toolkits();
@@ -183,6 +251,7 @@ void rt_shutdown(const char *why)
     if (!rt.started)
         return;
     rt_hooks_remove_all();
+    fork_wrap(0);
     rt.caps_on = 0;
     rt_pipeline_stop(1);
     rt_toolkits_unload_all();
@@ -306,7 +375,7 @@ static PyObject *m_before_fork(PyObject *self, PyObject *unused)
 
 static PyObject *m_after_fork_parent(PyObject *self, PyObject *unused)
 {
-    if (rt.started && rt.pid == getpid())
+    if (rt.started && rt.pid == getpid() && !in_fork_wrapper)
         rt_pipeline_resume();
     Py_RETURN_NONE;
 }
@@ -325,6 +394,7 @@ static PyObject *m_after_fork_child(PyObject *self, PyObject *unused)
     rt.start_wall_ns = rt_wall_ns();
     rt_pipeline_after_fork_child();
     rt_threads_after_fork_child();
+    rt_meta_after_fork_child();
     rt.sink = NULL; /* the parent's: its fd or socket is shared */
     if (rt_process_dir_init() == 0) {
         open_sink();

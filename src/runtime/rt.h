@@ -34,6 +34,7 @@ struct loong_toolkit {
     uint32_t caps;
     char *include;             /* filter, comma-separated globs */
     char *exclude;
+    uint64_t loaded_wall_ns;
 };
 
 /* One Python thread as loong knows it. */
@@ -127,6 +128,8 @@ int rt_meta_write(const char *exit_reason);
 void rt_log(loong_toolkit *tk, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int rt_process_dir_init(void);
+void rt_meta_note_unloaded(const loong_toolkit *tk);
+void rt_meta_after_fork_child(void);
 
 extern atomic_int rt_suspended; /* hooks do nothing while set */
 extern int rt_no_gil;           /* never wait for the interpreter lock */

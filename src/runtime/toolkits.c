@@ -118,6 +118,7 @@ int rt_toolkit_load(const char *spec_text, char *err, size_t errlen)
         } else {
             rc = 0;
             tk->active = 1;
+            tk->loaded_wall_ns = rt_wall_ns();
             rt_recompute_hooks();
         }
     }
@@ -143,6 +144,7 @@ static void unload_locked(loong_toolkit *tk, int final_tick)
     if (tk->def->unload)
         tk->def->unload(tk, tk->state);
     rt.tk[tk->slot] = NULL;
+    rt_meta_note_unloaded(tk);
     rt_log(NULL, LOONG_LOG_INFO, "unloaded %s", tk->def->name);
     tk_free(tk);
 }
@@ -209,6 +211,7 @@ void rt_toolkits_after_fork_child(void)
                 tk_free(tk);
             } else {
                 tk->active = 1;
+                tk->loaded_wall_ns = rt_wall_ns();
             }
         } else {
             free(tk);
