@@ -53,7 +53,7 @@ PY_OUT := $(PY_FILES:python/%=$(PYPKG)/%)
 HEADERS := $(wildcard include/loong/*.h)
 
 .PHONY: all runtimes toolkits cli python headers unit e2e test check \
-        install clean bench fuzz stress example-out-of-tree
+        install clean bench demo
 
 all: cli toolkits runtimes python headers
 
@@ -136,6 +136,18 @@ install: all
 	cp $(B)/bin/loong $(DESTDIR)$(PREFIX)/bin/loong
 	cp -R $(LIBDIR)/. $(DESTDIR)$(PREFIX)/lib/loong/
 	cp include/loong/*.h $(DESTDIR)$(PREFIX)/include/loong/
+
+# Profile a demo program with the example toolkit, into ./loong-out.
+LOONG ?= $(B)/bin/loong
+DEMO_PYTHON ?= $(word 2,$(subst :, ,$(lastword $(PY_LINES))))
+demo: all
+	@if [ -z "$(DEMO_PYTHON)" ]; then echo "no CPython 3.8+ found"; exit 1; fi
+	rm -rf loong-out/calls-*
+	$(LOONG) run -t example -- $(DEMO_PYTHON) tests/programs/threads.py 4 20000
+	@d=$$(ls -d loong-out/threads-* | tail -1); \
+	  echo; echo "== $$d/metrics.lp"; cat $$d/metrics.lp; \
+	  echo "== $$d/example.txt (most called functions)"; cat $$d/example.txt; \
+	  echo "== $$d/meta.json"; cat $$d/meta.json
 
 bench: all
 	$(TEST_PYTHON) bench/run.py

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# One-command set-up: Debian build dependencies, build, install, demo.
+#   bash tools/setup.sh [PREFIX]        (default PREFIX: ~/.local)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PREFIX=${1:-$HOME/.local}
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+need=""
+for p in build-essential python3 python3-pytest; do
+    dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
+done
+if [ -n "$need" ]; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need
+fi
+make -j"$(nproc)" all
+make install PREFIX="$PREFIX"
+make demo LOONG="$PREFIX/bin/loong"
