@@ -20,6 +20,7 @@
 #endif
 
 atomic_int rt_suspended; /* set in a fork child until reset */
+uint64_t rt_hook_calls;  /* call events that reached loong (GIL held) */
 
 uint64_t rt_now_ns(void)
 {
@@ -41,6 +42,7 @@ uint64_t rt_wall_ns(void)
 static uint32_t dispatch_call(int kind, PyCodeObject *co, PyObject *globals)
 {
     uint32_t mask;
+    rt_hook_calls++;
     uint32_t id = rt_code_lookup(co, globals, &mask);
     if (!mask)
         return 0;

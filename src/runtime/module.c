@@ -342,12 +342,13 @@ static PyObject *m_status(PyObject *self, PyObject *unused)
     unsigned long long dropped =
         rt.buf ? lbuf_dropped(rt.buf) + atomic_load(&rt.sink_dropped) : 0;
     return Py_BuildValue(
-        "{sOsisssssssNsKsKsIsi}", "started", rt.started ? Py_True : Py_False,
+        "{sOsisssssssNsKsKsIsisK}", "started",
+        rt.started ? Py_True : Py_False,
         "pid", (int)rt.pid, "output", rt.proc_dir, "sink", rt.sink_str,
         "version", LOONG_VERSION_STRING, "toolkits", tks, "records",
         (unsigned long long)(rt.buf ? lbuf_records(rt.buf) : 0), "dropped",
         dropped, "hooks", (unsigned)rt.caps_on, "interval_ms",
-        rt.interval_ms);
+        rt.interval_ms, "hook_calls", (unsigned long long)rt_hook_calls);
 }
 
 static PyObject *m_atexit(PyObject *self, PyObject *unused)

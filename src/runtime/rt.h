@@ -133,6 +133,7 @@ void rt_meta_after_fork_child(void);
 
 extern atomic_int rt_suspended; /* hooks do nothing while set */
 extern int rt_no_gil;           /* never wait for the interpreter lock */
+extern uint64_t rt_hook_calls;  /* call events that reached loong */
 
 /* stacks.c */
 int rt_current_stack(loong_frame *frames, size_t max);
