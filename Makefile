@@ -53,7 +53,7 @@ PY_OUT := $(PY_FILES:python/%=$(PYPKG)/%)
 HEADERS := $(wildcard include/loong/*.h)
 
 .PHONY: all runtimes toolkits cli python headers unit e2e test check \
-        install clean bench demo
+        install clean bench demo valgrind
 
 all: cli toolkits runtimes python headers
 
@@ -127,6 +127,10 @@ e2e: all
 
 test: unit e2e
 check: test
+
+# Unit tests and profiled programs on every CPython under valgrind memcheck.
+valgrind: all $(UNIT_BINS)
+	tests/valgrind.sh $(B)
 
 # ---- install -------------------------------------------------------------
 
