@@ -83,3 +83,39 @@ def test_excluded_code_costs_nothing_after_first_call(python, py, tmp_path):
         # the profile hook cannot disable: every call reaches loong, which
         # drops it after one lookup in the code object
         assert reached >= 40000
+
+
+def test_full_buffer_drops_are_counted_exactly(python, tmp_path, probe_so):
+    env = base_env(LOONG_BUFFER_KB=16)
+    args = [python, PROGRAMS / "probe_target.py"]
+    r = run(loong_cmd(tmp_path / "out", str(probe_so) + ":flood=3000",
+                      interval="100ms") + args, env=env)
+    assert r.returncode == 0 and r.stdout.endswith(b"done\n")
+    d = only_proc_dir(tmp_path / "out")
+    p = json.loads((d / "probe.json").read_text())
+    m = json.loads((d / "meta.json").read_text())
+    lines = (d / "metrics.lp").read_text().splitlines()
+    flood = [l for l in lines if l.startswith("probe_flood,")]
+    runtime = [l for l in lines if l.startswith("loong_runtime,")]
+    assert p["flood_sent"] >= 3000 and p["flood_failed"] > 0
+    assert len(flood) == p["flood_sent"] - p["flood_failed"]
+    assert m["records"] == len(lines)
+    self_dropped = p["ticks"] - len(runtime)
+    assert m["dropped_buffer_full"] == p["flood_failed"] + self_dropped
+    assert m["dropped"] == m["dropped_buffer_full"]
+    # the runtime reports its drops as a point too
+    last = [l for l in runtime][-1]
+    assert "dropped=" in last
+
+
+@pytest.mark.parametrize("code", [0, 5])
+def test_exit_with_busy_daemon_threads_never_hangs(python, tmp_path,
+                                                   probe_so, code):
+    for i in range(3):
+        out = tmp_path / ("out%d" % i)
+        r = run(loong_cmd(out, str(probe_so), "example", interval="50ms")
+                + [python, PROGRAMS / "daemons.py", str(code)], timeout=60)
+        assert r.returncode == code and r.stdout == b"exiting\n"
+        assert r.stderr == b""
+        assert json.loads((only_proc_dir(out) / "meta.json").read_text())[
+            "exit"] == "exit"

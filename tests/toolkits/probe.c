@@ -24,6 +24,8 @@ typedef struct probe {
     int stacks_taken;
     unsigned long long max_thread;
     int ids_ok;
+    long flood;                 /* points to emit per tick */
+    unsigned long long flood_sent, flood_failed;
 } probe;
 
 static void names(probe *p, const loong_frame *f, size_t n, char *out,
@@ -122,6 +124,14 @@ static void on_tick(void *state, const loong_tick_event *ev)
     if (!(ev->flags & LOONG_TICK_FINAL)) {
         if (p->stacks_taken == 0 || atomic_load(&p->ticks) == 2)
             take_stacks(p);
+        for (long i = 0; i < p->flood; i++) {
+            loong_field f = {"n", LOONG_FIELD_INT, {.i = i}};
+            loong_tag t = {"kind", "flood"};
+            loong_point pt = {"probe_flood", &t, 1, &f, 1, 0};
+            p->flood_sent++;
+            if (p->api->emit_point(p->tk, &pt) < 0)
+                p->flood_failed++;
+        }
         return;
     }
     char buf[16384];
@@ -134,6 +144,7 @@ static void on_tick(void *state, const loong_tick_event *ev)
         " \"threads\": {\"start\": %llu, \"end\": %llu},\n"
         " \"gc\": {\"start\": %llu, \"end\": %llu, \"collected\": %llu},\n"
         " \"ticks\": %llu, \"ids_ok\": %d, \"max_thread\": %llu,\n"
+        " \"flood_sent\": %llu, \"flood_failed\": %llu,\n"
         " \"mark_stack\": \"%s\", \"mark_exc\": \"%s\",\n"
         " \"stacks\": [%s]}\n",
         atomic_load(&p->calls[1]), atomic_load(&p->calls[2]),
@@ -143,7 +154,7 @@ static void on_tick(void *state, const loong_tick_event *ev)
         atomic_load(&p->threads[1]), atomic_load(&p->threads[2]),
         atomic_load(&p->gc[1]), atomic_load(&p->gc[2]),
         atomic_load(&p->gc_collected), atomic_load(&p->ticks), p->ids_ok,
-        p->max_thread, p->mark_stack, p->mark_exc, p->all_stacks);
+        p->max_thread, p->flood_sent, p->flood_failed, p->mark_stack, p->mark_exc, p->all_stacks);
     if (n > 0 && (size_t)n < sizeof buf)
         p->api->write_file(p->tk, "probe.json", buf, (size_t)n);
 }
@@ -159,6 +170,7 @@ static int probe_load(loong_toolkit *tk, const loong_api *api,
     p->api = api;
     p->ids_ok = 1;
     p->mark = api->option(tk, "mark", "marked");
+    p->flood = atol(api->option(tk, "flood", "0"));
     uint32_t caps = LOONG_CAP_CALLS | LOONG_CAP_THREADS | LOONG_CAP_GC |
                     LOONG_CAP_TICK;
     if (!strcmp(api->option(tk, "exceptions", "auto"), "auto") &&
@@ -194,6 +206,7 @@ static const loong_option_def options[] = {
     {"mark", "marked", "function whose first call records its stack"},
     {"exceptions", "auto", "auto: exception events where available"},
     {"fail", "no", "yes: refuse to load"},
+    {"flood", "0", "points to emit at each tick (to fill the buffer)"},
     {NULL, NULL, NULL},
 };
 
