@@ -13,7 +13,6 @@
 #include "pycompat.h"
 
 #include <string.h>
-#include <time.h>
 
 #if !RT_PY_312 && RT_PY_311
 #include <opcode.h>
@@ -21,20 +20,6 @@
 
 atomic_int rt_suspended; /* set in a fork child until reset */
 uint64_t rt_hook_calls;  /* call events that reached loong (GIL held) */
-
-uint64_t rt_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t rt_wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- dispatch -------------------------------------------------------- */
 

@@ -92,9 +92,12 @@ static void *flusher_main(void *arg)
     pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the program's */
     uint64_t next = rt_now_ns() + (uint64_t)rt.interval_ms * 1000000ull;
     int sigterm = 0;
+    rt_clock_calibrate();
     while (!sigterm && !atomic_load(&rt.stop_flusher)) {
         uint64_t now = rt_now_ns();
         int wait_ms = now >= next ? 0 : (int)((next - now) / 1000000ull) + 1;
+        if (!rt_clock_is_tsc() && wait_ms > 150)
+            wait_ms = 150; /* wake once early to calibrate the clock */
         struct pollfd pfd = {rt.wake_fd[0], POLLIN, 0};
         if (poll(&pfd, 1, wait_ms) > 0) {
             char c[16];
@@ -104,6 +107,7 @@ static void *flusher_main(void *arg)
         }
         if (sigterm || atomic_load(&rt.stop_flusher))
             break;
+        rt_clock_calibrate();
         if (rt_now_ns() >= next) {
             tick_all(0);
             flush_buffer();

@@ -139,8 +139,10 @@ extern uint64_t rt_hook_calls;  /* call events that reached loong */
 int rt_current_stack(loong_frame *frames, size_t max);
 int rt_threads_stacks(size_t max_frames, loong_stacks **out);
 
-/* clocks */
-uint64_t rt_now_ns(void);
+/* clock.c */
+uint64_t rt_now_ns(void);      /* monotonic; TSC-based once calibrated */
 uint64_t rt_wall_ns(void);
+void rt_clock_calibrate(void); /* flusher: at start and every wake-up */
+int rt_clock_is_tsc(void);
 
 #endif

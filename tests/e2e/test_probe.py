@@ -39,6 +39,10 @@ def test_probe_sees_every_event_kind(python, py, tmp_path, probe_so):
     assert p["gc"]["start"] >= 1 and p["gc"]["end"] == p["gc"]["start"]
     assert p["gc"]["collected"] >= 2
     assert p["ticks"] >= 3
+    # timestamps: monotonic on the main thread, across the switch from
+    # clock_gettime to the calibrated TSC (at ~150 ms), and durations true
+    assert p["monotonic_ok"] == 1
+    assert 0.69e9 <= p["timed_ns"] <= 0.95e9
     # the calling thread's stack at the first call of marked()
     frames = p["mark_stack"].split(";")
     assert frames[0].startswith("marked:")

@@ -25,6 +25,10 @@ typedef struct probe {
     unsigned long long max_thread;
     int ids_ok;
     long flood;                 /* points to emit per tick */
+    const char *timed;          /* a function whose first call is timed */
+    loong_code_id timed_code;
+    uint64_t timed_start, timed_ns, last_t;
+    int monotonic_ok;
     unsigned long long flood_sent, flood_failed;
 } probe;
 
@@ -54,6 +58,22 @@ static void on_call(void *state, const loong_call_event *ev)
         p->ids_ok = 0;
     if (ev->thread > p->max_thread)
         p->max_thread = ev->thread;
+    if (ev->thread == 1) {
+        if (ev->t_ns < p->last_t)
+            p->monotonic_ok = 0;
+        p->last_t = ev->t_ns;
+    }
+    if (ev->kind == LOONG_CALL_START && !p->timed_code) {
+        loong_code_info ci;
+        if (p->api->code_info(ev->code, &ci) == 0 &&
+            !strcmp(ci.qualname, p->timed)) {
+            p->timed_code = ev->code;
+            p->timed_start = ev->t_ns;
+        }
+    } else if (ev->kind == LOONG_CALL_RETURN && ev->code == p->timed_code &&
+               !p->timed_ns) {
+        p->timed_ns = ev->t_ns - p->timed_start;
+    }
     if (ev->kind == LOONG_CALL_START && !p->marked) {
         loong_code_info ci;
         if (p->api->code_info(ev->code, &ci) == 0 &&
@@ -145,6 +165,7 @@ static void on_tick(void *state, const loong_tick_event *ev)
         " \"gc\": {\"start\": %llu, \"end\": %llu, \"collected\": %llu},\n"
         " \"ticks\": %llu, \"ids_ok\": %d, \"max_thread\": %llu,\n"
         " \"flood_sent\": %llu, \"flood_failed\": %llu,\n"
+        " \"timed_ns\": %llu, \"monotonic_ok\": %d,\n"
         " \"mark_stack\": \"%s\", \"mark_exc\": \"%s\",\n"
         " \"stacks\": [%s]}\n",
         atomic_load(&p->calls[1]), atomic_load(&p->calls[2]),
@@ -154,7 +175,8 @@ static void on_tick(void *state, const loong_tick_event *ev)
         atomic_load(&p->threads[1]), atomic_load(&p->threads[2]),
         atomic_load(&p->gc[1]), atomic_load(&p->gc[2]),
         atomic_load(&p->gc_collected), atomic_load(&p->ticks), p->ids_ok,
-        p->max_thread, p->flood_sent, p->flood_failed, p->mark_stack, p->mark_exc, p->all_stacks);
+        p->max_thread, p->flood_sent, p->flood_failed,
+        (unsigned long long)p->timed_ns, p->monotonic_ok, p->mark_stack, p->mark_exc, p->all_stacks);
     if (n > 0 && (size_t)n < sizeof buf)
         p->api->write_file(p->tk, "probe.json", buf, (size_t)n);
 }
@@ -171,6 +193,8 @@ static int probe_load(loong_toolkit *tk, const loong_api *api,
     p->ids_ok = 1;
     p->mark = api->option(tk, "mark", "marked");
     p->flood = atol(api->option(tk, "flood", "0"));
+    p->timed = api->option(tk, "timed", "main_wait");
+    p->monotonic_ok = 1;
     uint32_t caps = LOONG_CAP_CALLS | LOONG_CAP_THREADS | LOONG_CAP_GC |
                     LOONG_CAP_TICK;
     if (!strcmp(api->option(tk, "exceptions", "auto"), "auto") &&
@@ -207,6 +231,7 @@ static const loong_option_def options[] = {
     {"exceptions", "auto", "auto: exception events where available"},
     {"fail", "no", "yes: refuse to load"},
     {"flood", "0", "points to emit at each tick (to fill the buffer)"},
+    {"timed", "main_wait", "function whose first call is timed"},
     {NULL, NULL, NULL},
 };
 
