@@ -1,0 +1,32 @@
+/* loong: the command. Global options, then one command from the table in
+ * commands.c. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage_main(stderr);
+        return CLI_USAGE;
+    }
+    const char *a = argv[1];
+    if (cli_is_flag(a, 'h', "help")) {
+        usage_main(stdout);
+        return CLI_OK;
+    }
+    if (cli_is_flag(a, 0, "version")) {
+        print_version(stdout);
+        return CLI_OK;
+    }
+    if (a[0] == '-') {
+        cli_error("unknown option '%s' (see 'loong --help')", a);
+        return CLI_USAGE;
+    }
+    const cli_command *cmd = cli_find_command(a);
+    if (cmd == NULL) {
+        cli_error("unknown command '%s' (see 'loong --help')", a);
+        return CLI_USAGE;
+    }
+    return cmd->run(argc - 1, argv + 1);
+}

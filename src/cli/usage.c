@@ -1,0 +1,212 @@
+/* Every help text of the command. Keep docs/cli.md in step. */
+#include "cli/cli.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#include "loong/version.h"
+
+void print_version(FILE *out)
+{
+    fprintf(out, "loong %s (toolkit ABI %d.%d)\n", LOONG_VERSION_STRING,
+            LOONG_ABI_MAJOR, LOONG_ABI_MINOR);
+}
+
+/* The search path this loong would use, for the help texts. */
+static void print_search_path(FILE *out, const char *indent)
+{
+    char libdir[PATH_MAX], err[512];
+    if (cli_libdir(libdir, sizeof libdir, err, sizeof err) != 0) {
+        fprintf(out, "%s(unknown here: %s)\n", indent, err);
+        return;
+    }
+    char *sp = cli_search_path(libdir);
+    fprintf(out, "%sLIBDIR here:      %s\n", indent, libdir);
+    fprintf(out, "%ssearch path here: %s\n", indent, sp ? sp : "?");
+    free(sp);
+}
+
+void usage_main(FILE *out)
+{
+    fprintf(out,
+            "loong %s: profile Python programs in production, with no "
+            "change to their code.\n"
+            "\n"
+            "Usage:\n"
+            "  loong run [OPTIONS] [--] CMD [ARGS...]\n"
+            "  loong toolkits [-v]\n"
+            "  loong help [COMMAND]\n"
+            "  loong --help | --version\n"
+            "\n"
+            "Commands:\n",
+            LOONG_VERSION_STRING);
+    for (const cli_command *c = cli_commands; c->name; c++)
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    fprintf(out,
+            "\n"
+            "Options:\n"
+            "  -h, --help   show this help (on stdout)\n"
+            "  --version    print the version and the toolkit ABI it "
+            "loads\n"
+            "\n"
+            "Environment:\n"
+            "  LOONG_LIBDIR        loong's library folder (LIBDIR); default:\n"
+            "                      ../lib/loong next to the real path of "
+            "the loong binary\n"
+            "  LOONG_TOOLKIT_PATH  ':'-separated folders searched for "
+            "NAME.so before\n"
+            "                      LIBDIR/toolkits\n"
+            "  LOONG_SINK          the default of 'loong run --sink'\n"
+            "\n"
+            "Exit status:\n"
+            "  0    success\n"
+            "  1    the command failed (e.g. a toolkit that does not load "
+            "in\n"
+            "       'loong toolkits')\n"
+            "  2    usage error: unknown command or option, bad value; "
+            "'loong run'\n"
+            "       refused to start the program\n"
+            "  'loong run' becomes the program and exits with its status; "
+            "126 if the\n"
+            "  program cannot be executed, 127 if it is not found.\n"
+            "\n"
+            "Run 'loong help COMMAND' for the options of a command. "
+            "Reference: docs/cli.md.\n");
+}
+
+void usage_run(FILE *out)
+{
+    fputs(
+        "Usage: loong run [OPTIONS] [--] CMD [ARGS...]\n"
+        "\n"
+        "Run CMD with loong loaded into every Python process it starts "
+        "(CMD itself\n"
+        "and its children, CPython 3.8 or newer), with no change to their "
+        "code.\n"
+        "loong checks everything first: toolkits exist and load, their "
+        "options are\n"
+        "known, the interval and the sink parse, the output folder is "
+        "writable. If\n"
+        "anything is wrong it prints one line and exits 2 without starting "
+        "CMD.\n"
+        "Then it becomes CMD (same pid, no fork): signals and the exit "
+        "status are\n"
+        "CMD's own. Options stop at the first argument that is not one, or "
+        "at '--'.\n"
+        "\n"
+        "Options:\n"
+        "  -t, --toolkit TOOLKIT[:KEY=VALUE,...]\n"
+        "                 load a toolkit into each process; repeat for "
+        "several. TOOLKIT\n"
+        "                 is a name, found as NAME.so in the toolkit search "
+        "path, or\n"
+        "                 a path to a .so (containing '/' or ending in "
+        ".so). Options\n"
+        "                 must be ones the toolkit declares ('loong toolkits "
+        "-v');\n"
+        "                 values cannot contain ',' or ';'. Without -t, "
+        "loong still\n"
+        "                 loads and writes meta.json for each process.\n"
+        "  -o, --output DIR\n"
+        "                 output folder, created if missing (default: "
+        "./loong-out);\n"
+        "                 each Python process writes DIR/PROGRAM-PID/\n"
+        "  --interval DURATION\n"
+        "                 flush and tick interval (default: 1s): a number "
+        "and a unit,\n"
+        "                 ms, s, m or h, such as 250ms, 0.5s or 2m; from "
+        "1ms to 24h\n"
+        "  --sink SINK    where metrics (InfluxDB line protocol) go; "
+        "default:\n"
+        "                 $LOONG_SINK, else dir\n"
+        "                   dir              metrics.lp in each process "
+        "folder\n"
+        "                   dir:PATH         into folder PATH instead "
+        "(made absolute)\n"
+        "                   udp://HOST:PORT  UDP datagrams; HOST an IP "
+        "literal or\n"
+        "                                    localhost, [::1] for IPv6\n"
+        "                   unix:PATH        datagrams to a unix socket "
+        "(the host agent)\n"
+        "  -h, --help     show this help\n"
+        "  --             end of options: what follows is CMD\n"
+        "\n"
+        "Environment read:\n"
+        "  LOONG_SINK, LOONG_TOOLKIT_PATH, LOONG_LIBDIR (see 'loong "
+        "--help')\n"
+        "\n"
+        "Environment given to CMD (and inherited by its children):\n"
+        "  PYTHONPATH          LIBDIR/python prepended (loong's "
+        "sitecustomize.py)\n"
+        "  LOONG_TOOLKITS      the -t specs joined by ';', each toolkit "
+        "replaced by\n"
+        "                      the absolute path of its .so (empty without "
+        "-t)\n"
+        "  LOONG_TOOLKIT_PATH  the toolkit search path, absolute folders\n"
+        "  LOONG_OUT           the absolute output folder\n"
+        "  LOONG_SINK          the sink\n"
+        "  LOONG_INTERVAL_MS   the interval in milliseconds\n"
+        "\n"
+        "Exit status:\n"
+        "  CMD's own once it runs\n"
+        "  2    refused: bad option, toolkit, interval, sink or output "
+        "folder,\n"
+        "       or no CMD; nothing was started\n"
+        "  126  CMD was found but cannot be executed\n"
+        "  127  CMD was not found\n"
+        "\n"
+        "Examples:\n"
+        "  loong run python3 app.py\n"
+        "  loong run -t example -o /tmp/prof -- python3 -m mypkg --port "
+        "8000\n"
+        "  loong run -t example:measurement=demo --interval 250ms \\\n"
+        "            --sink udp://127.0.0.1:8089 -- ./serve.sh\n",
+        out);
+}
+
+void usage_toolkits(FILE *out)
+{
+    fputs("Usage: loong toolkits [-v]\n"
+          "\n"
+          "List every toolkit in the toolkit search path, sorted by name, "
+          "one line\n"
+          "each, fields separated by a tab:\n"
+          "  NAME  VERSION  SUMMARY  options: KEY=DEFAULT, ... (or "
+          "'options: none')\n"
+          "A toolkit is a file NAME.so, NAME made of a-z, 0-9 and '_'; when "
+          "two\n"
+          "folders hold the same NAME.so, the first folder wins. A toolkit "
+          "that\n"
+          "fails to load is listed as\n"
+          "  NAME  -  error: MESSAGE\n"
+          "\n"
+          "Options:\n"
+          "  -v, --verbose  after each toolkit, one indented line per "
+          "option:\n"
+          "                     KEY: HELP (default: DEFAULT)\n"
+          "  -h, --help     show this help\n"
+          "\n"
+          "Search path: the folders of $LOONG_TOOLKIT_PATH (':'-separated), "
+          "then\n"
+          "LIBDIR/toolkits.\n",
+          out);
+    print_search_path(out, "  ");
+    fputs("\n"
+          "Exit status:\n"
+          "  0    every toolkit listed loads (or none was found)\n"
+          "  1    a toolkit failed to load, or a folder could not be read\n"
+          "  2    usage error\n",
+          out);
+}
+
+void usage_help(FILE *out)
+{
+    fputs("Usage: loong help [COMMAND]\n"
+          "\n"
+          "Show the help of loong, or of COMMAND (the same as 'loong "
+          "COMMAND --help'),\n"
+          "on stdout.\n"
+          "\n"
+          "Exit status: 0, or 2 for an unknown command.\n",
+          out);
+}
