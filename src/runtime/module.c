@@ -290,7 +290,8 @@ static PyObject *m_load(PyObject *self, PyObject *arg)
     char err[512];
     int rc = rt_toolkit_load(spec, err, sizeof err);
     if (rc < 0) {
-        PyErr_Format(rc == LOONG_EOPTION || rc == LOONG_EINVAL
+        PyErr_Format(rc == LOONG_EOPTION || rc == LOONG_EINVAL ||
+                             rc == LOONG_EEXIST
                          ? PyExc_ValueError
                          : PyExc_RuntimeError,
                      "loong: %s", err);
