@@ -1,6 +1,7 @@
 """`loong run`: the program behaves exactly as without loong, and the
 example toolkit's data arrives, on every CPython 3.8+ present."""
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -185,3 +186,35 @@ def test_filters(python, tmp_path):
                    toolkits=("example:exclude=__main__,top=1000",))
     counts = top_counts(only_proc_dir(tmp_path / "b" / "out"))
     assert counts and "__main__" not in {m for m, q in counts}
+
+
+OLD = sorted(pathlib.Path(os.path.expanduser("~/.pyenv/versions")).glob(
+    "[23].*/bin/python[23].[0-9]")) if os.path.isdir(
+        os.path.expanduser("~/.pyenv/versions")) else []
+OLD = [p for p in OLD if p.name in ("python2.7", "python3.6", "python3.7")]
+
+
+@pytest.mark.skipif(not OLD, reason="no Python 2.7/3.6/3.7 found")
+def test_unsupported_interpreters_run_unchanged(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import sys\n"
+                                           "sys.stderr.write('user site\\n')\n")
+    env = base_env(PYTHONPATH=site)
+    for py in OLD:
+        args = [py, "-c", "import sys; print(sys.version_info[:2]); "
+                "print(sys.path[1:3])"]
+        plain = run(args, env=env)
+        prof = run(loong_cmd(tmp_path / py.name, "example") + args, env=env)
+        assert plain.stderr == b"user site\n"
+        assert (prof.stdout, prof.stderr, prof.returncode) == \
+            (plain.stdout, plain.stderr, plain.returncode), py
+        assert proc_dirs(tmp_path / py.name) == []
+
+
+def test_file_glob_filter(python, tmp_path):
+    same_behaviour(python, [PROGRAMS / "calls.py", "40"], tmp_path,
+                   toolkits=("example:include=*/programs/*,top=1000",))
+    counts = top_counts(only_proc_dir(tmp_path / "out"))
+    assert counts == {("__main__", "leaf"): 40, ("__main__", "mid"): 1,
+                      ("__main__", "gen"): 1, ("__main__", "<module>"): 1}
