@@ -547,6 +547,22 @@ static int mon_set(uint32_t caps)
 }
 #endif
 
+/* Below 3.12, a thread started with _thread.start_new_thread (not
+ * threading) never calls threading's profile hook: the flusher gives such
+ * threads the profile hook at its next tick. Called without the lock. */
+void rt_hooks_periodic(void)
+{
+#if !RT_PY_312
+    if (!profile_on || rt_no_gil || atomic_load(&rt_suspended) ||
+        rt_py_finalizing())
+        return;
+    PyGILState_STATE g = PyGILState_Ensure();
+    if (profile_on && !atomic_load(&rt_suspended))
+        profile_all(1);
+    PyGILState_Release(g);
+#endif
+}
+
 /* ---- installing ------------------------------------------------------ */
 
 uint32_t rt_hooks_potential(void)

@@ -109,6 +109,7 @@ static void *flusher_main(void *arg)
             break;
         rt_clock_calibrate();
         if (rt_now_ns() >= next) {
+            rt_hooks_periodic();
             tick_all(0);
             flush_buffer();
             next += (uint64_t)rt.interval_ms * 1000000ull;

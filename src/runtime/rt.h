@@ -108,6 +108,7 @@ void rt_threads_after_fork_child(void);
 int rt_hooks_update(uint32_t caps);     /* install/remove to match caps */
 void rt_hooks_remove_all(void);
 uint32_t rt_hooks_potential(void);
+void rt_hooks_periodic(void);           /* flusher, without the lock */
 void rt_dispatch_call(int kind, PyCodeObject *co, PyObject *globals);
 void rt_dispatch_thread(int kind, rt_thread *th);
 

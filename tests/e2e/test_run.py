@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import (LOONG, PROGRAMS, base_env, loong_cmd, meta,
+from conftest import (LOONG, PROGRAMS, base_env, loong_cmd, meta, run,
                       only_proc_dir, points_of, field_sum, proc_dirs, run)
 
 
@@ -218,3 +218,11 @@ def test_file_glob_filter(python, tmp_path):
     counts = top_counts(only_proc_dir(tmp_path / "out"))
     assert counts == {("__main__", "leaf"): 40, ("__main__", "mid"): 1,
                       ("__main__", "gen"): 1, ("__main__", "<module>"): 1}
+
+
+def test_raw_thread_is_profiled(python, tmp_path):
+    out = tmp_path / "out"
+    r = run(loong_cmd(out, "example:top=1000", interval="100ms") +
+            [python, PROGRAMS / "rawthread.py"])
+    assert r.returncode == 0 and r.stdout == b"ok\n", r.stderr
+    assert top_counts(only_proc_dir(out))[("__main__", "work")] > 1000
