@@ -21,9 +21,9 @@
 /* Exit statuses of the command itself. */
 enum {
     CLI_OK = 0,
-    CLI_FAILED = 1, /* the command ran and something failed */
-    CLI_USAGE = 2,  /* bad command line or refused to start */
-    CLI_EXEC_NOEXEC = 126, /* `run`: the program cannot be executed */
+    CLI_FAILED = 1,          /* the command ran and something failed */
+    CLI_USAGE = 2,           /* bad command line or refused to start */
+    CLI_EXEC_NOEXEC = 126,   /* `run`: the program cannot be executed */
     CLI_EXEC_NOTFOUND = 127, /* `run`: the program cannot be found */
 };
 
@@ -31,9 +31,9 @@ enum {
 
 typedef struct cli_command {
     const char *name;
-    const char *summary;                 /* one line, for `loong --help` */
-    int (*run)(int argc, char **argv);   /* argv[0] is the command name */
-    void (*help)(FILE *out);             /* the command's full help */
+    const char *summary;               /* one line, for `loong --help` */
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+    void (*help)(FILE *out);           /* the command's full help */
 } cli_command;
 
 extern const cli_command cli_commands[]; /* ends with a NULL name */
@@ -99,9 +99,9 @@ int outdir_prepare(const char *dir, const char *what, char *abs,
 
 typedef struct run_env {
     const char *libdir;
-    const char *toolkits;    /* ';'-joined specs with absolute paths */
+    const char *toolkits; /* ';'-joined specs with absolute paths */
     const char *search_path;
-    const char *out;         /* absolute */
+    const char *out; /* absolute */
     const char *sink;
     unsigned long long interval_ms;
 } run_env;

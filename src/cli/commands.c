@@ -14,8 +14,7 @@ const cli_command cli_commands[] = {
      cmd_run, usage_run},
     {"toolkits", "list the toolkits that can be loaded, with their options",
      cmd_toolkits, usage_toolkits},
-    {"help", "show the help of loong or of one command", cmd_help,
-     usage_help},
+    {"help", "show the help of loong or of one command", cmd_help, usage_help},
     /* future: {"attach", ...}, {"load", ...}, {"unload", ...},
      * {"status", ...}, {"detach", ...}, {"ps", ...}, {"report", ...},
      * {"agent", ...} */

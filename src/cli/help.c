@@ -24,8 +24,7 @@ int cmd_help(int argc, char **argv)
     }
     const cli_command *cmd = cli_find_command(argv[1]);
     if (cmd == NULL) {
-        cli_error("help: unknown command '%s' (see 'loong --help')",
-                  argv[1]);
+        cli_error("help: unknown command '%s' (see 'loong --help')", argv[1]);
         return CLI_USAGE;
     }
     cmd->help(stdout);

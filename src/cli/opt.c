@@ -41,8 +41,8 @@ int cli_opt_value(int argc, char **argv, int *i, char shortc,
         return 0;
     }
     if (*i + 1 >= argc) {
-        cli_error("%s: option '%s' needs a value (see 'loong %s --help')",
-                  cmd, shown, cmd);
+        cli_error("%s: option '%s' needs a value (see 'loong %s --help')", cmd,
+                  shown, cmd);
         return -1;
     }
     *i += 1;

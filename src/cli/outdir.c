@@ -41,11 +41,10 @@ static int mkdir_p(const char *dir, const char *what)
         int e = mkdir_one(buf);
         if (e != 0) {
             if (i == len)
-                cli_error("cannot create %s '%s': %s", what, dir,
-                          strerror(e));
+                cli_error("cannot create %s '%s': %s", what, dir, strerror(e));
             else
-                cli_error("cannot create %s '%s': '%s': %s", what,
-                          dir, buf, strerror(e));
+                cli_error("cannot create %s '%s': '%s': %s", what, dir, buf,
+                          strerror(e));
             return -1;
         }
         buf[i] = saved;
@@ -53,8 +52,7 @@ static int mkdir_p(const char *dir, const char *what)
     return 0;
 }
 
-int outdir_prepare(const char *dir, const char *what, char *abs,
-                   size_t abslen)
+int outdir_prepare(const char *dir, const char *what, char *abs, size_t abslen)
 {
     char probe[PATH_MAX + 64];
     char real[PATH_MAX];
@@ -66,20 +64,17 @@ int outdir_prepare(const char *dir, const char *what, char *abs,
     if (mkdir_p(dir, what) != 0)
         return -1;
 
-    snprintf(probe, sizeof probe, "%s/.loong-probe-%ld", dir,
-             (long)getpid());
+    snprintf(probe, sizeof probe, "%s/.loong-probe-%ld", dir, (long)getpid());
     int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        cli_error("%s '%s' is not writable: %s", what, dir,
-                  strerror(errno));
+        cli_error("%s '%s' is not writable: %s", what, dir, strerror(errno));
         return -1;
     }
     close(fd);
     unlink(probe);
 
     if (realpath(dir, real) == NULL) {
-        cli_error("cannot resolve %s '%s': %s", what, dir,
-                  strerror(errno));
+        cli_error("cannot resolve %s '%s': %s", what, dir, strerror(errno));
         return -1;
     }
     if (strlen(real) >= abslen) {

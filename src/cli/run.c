@@ -2,8 +2,8 @@
  * place. Nothing is started unless every check passes. */
 #include "cli/cli.h"
 
-#include <errno.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,18 +20,18 @@
 #define DEFAULT_SINK "dir"
 
 typedef struct run_args {
-    const char **toolkits;   /* the -t values, in order */
+    const char **toolkits; /* the -t values, in order */
     size_t ntoolkits;
     const char *out;
     const char *interval;
     const char *sink;
-    char **cmd;              /* NULL-terminated */
+    char **cmd; /* NULL-terminated */
 } run_args;
 
 /* One -t, checked. */
 typedef struct run_tk {
-    const char *given;       /* as on the command line */
-    tk_spec spec;            /* name replaced by the absolute path */
+    const char *given; /* as on the command line */
+    tk_spec spec;      /* name replaced by the absolute path */
     void *handle;
     const loong_toolkit_def *def;
 } run_tk;
@@ -73,8 +73,8 @@ static int parse_args(int argc, char **argv, run_args *a)
             usage_run(stdout);
             return -1; /* done, exit 0 */
         }
-        if ((r = cli_opt_value(argc, argv, &i, 't', "toolkit", "run",
-                               &val)) != 0) {
+        if ((r = cli_opt_value(argc, argv, &i, 't', "toolkit", "run", &val)) !=
+            0) {
             if (r < 0)
                 return CLI_USAGE;
             a->toolkits[a->ntoolkits++] = val;
@@ -120,16 +120,15 @@ static int check_toolkit(const char *given, const char *search_path,
         return -1;
     }
     const char *name = tk->spec.name;
-    int is_path = strchr(name, '/') != NULL ||
-                  (strlen(name) > 3 && strcmp(name + strlen(name) - 3,
-                                              ".so") == 0);
-    if (tk_find(name, search_path, path, sizeof path, err, sizeof err) !=
-        0) {
+    int is_path =
+        strchr(name, '/') != NULL ||
+        (strlen(name) >= 3 && strcmp(name + strlen(name) - 3, ".so") == 0);
+    if (tk_find(name, search_path, path, sizeof path, err, sizeof err) != 0) {
         if (is_path)
             cli_error("%s", err);
         else
-            cli_error("unknown toolkit '%s': %s (see 'loong toolkits')",
-                      name, err);
+            cli_error("unknown toolkit '%s': %s (see 'loong toolkits')", name,
+                      err);
         return -1;
     }
     if (strchr(path, ';') != NULL) {

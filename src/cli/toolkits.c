@@ -52,8 +52,8 @@ static size_t toolkit_file(const char *file)
     return len - 3;
 }
 
-static int add(found_list *l, const char *name, size_t nlen,
-               const char *dir, const char *file)
+static int add(found_list *l, const char *name, size_t nlen, const char *dir,
+               const char *file)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;

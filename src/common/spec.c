@@ -241,8 +241,7 @@ char *tk_spec_format(const tk_spec *spec)
         return NULL;
     size_t len = strlen(spec->name) + 1;
     for (size_t i = 0; i < spec->nopts; i++)
-        len += strlen(spec->opts[i].key) + 1 +
-               strlen(spec->opts[i].value) + 1;
+        len += strlen(spec->opts[i].key) + 1 + strlen(spec->opts[i].value) + 1;
     char *out = malloc(len);
     if (!out)
         return NULL;

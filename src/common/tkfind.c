@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 
 /* The definition must reach at least the end of the last field we read. */
-#define TK_DEF_MIN_SIZE                                                    \
-    (offsetof(loong_toolkit_def, unload) +                                 \
+#define TK_DEF_MIN_SIZE                                                       \
+    (offsetof(loong_toolkit_def, unload) +                                    \
      sizeof(((loong_toolkit_def *)0)->unload))
 
 static int fail(int code, char *err, size_t errlen, const char *fmt, ...)
@@ -59,8 +59,8 @@ static int resolve(const char *path, char *out, size_t outlen, char *err,
         return fail(LOONG_ENOENT, err, errlen,
                     "no toolkit file '%s': not a regular file", path);
     if (strlen(buf) >= outlen)
-        return fail(LOONG_ETRUNC, err, errlen,
-                    "toolkit path '%s' is too long", buf);
+        return fail(LOONG_ETRUNC, err, errlen, "toolkit path '%s' is too long",
+                    buf);
     memcpy(out, buf, strlen(buf) + 1);
     return 0;
 }
@@ -121,8 +121,8 @@ int tk_open(const char *path, void **handle, const loong_toolkit_def **def,
         else if (strncmp(why, path, plen) == 0 && why[plen] == ':' &&
                  why[plen + 1] == ' ')
             why += plen + 2;
-        return fail(LOONG_ETOOLKIT, err, errlen, "%s: cannot load: %s",
-                    path, why);
+        return fail(LOONG_ETOOLKIT, err, errlen, "%s: cannot load: %s", path,
+                    why);
     }
 
     int rc;
@@ -213,9 +213,9 @@ int tk_check_options(const loong_toolkit_def *def, const tk_spec *spec,
         /* Name the known options, as many as fit in err. */
         if (err == NULL || errlen == 0)
             return LOONG_EOPTION;
-        int n = snprintf(err, errlen,
-                         "toolkit '%s' has no option '%s' (options: ",
-                         def->name, key);
+        int n = snprintf(
+            err, errlen,
+            "toolkit '%s' has no option '%s' (options: ", def->name, key);
         if (n < 0 || (size_t)n >= errlen)
             return LOONG_EOPTION;
         size_t used = (size_t)n;

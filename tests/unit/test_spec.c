@@ -6,9 +6,8 @@
 #include "common/spec.h"
 
 /* hay contains needle (a message names what it should) */
-#define CHECK_HAS(hay, needle)                                             \
-    check_has_((hay), (needle), __FILE__, __LINE__,                        \
-               #hay " contains " #needle)
+#define CHECK_HAS(hay, needle)                                                \
+    check_has_((hay), (needle), __FILE__, __LINE__, #hay " contains " #needle)
 
 static int check_has_(const char *hay, const char *needle, const char *file,
                       int line, const char *expr)
@@ -177,7 +176,7 @@ static void test_list(void)
     char err[256] = "";
 
     CHECK_EQ_INT(tk_spec_parse_list("a;b:k=v;;c.so;", &l, &n, err, sizeof err),
-              0);
+                 0);
     CHECK_EQ_INT(n, 3);
     if (n == 3) {
         CHECK_EQ_STR(l[0].name, "a");
@@ -198,16 +197,15 @@ static void test_list(void)
     CHECK(l == NULL);
 
     /* an error in the middle: nothing is returned, nothing leaks */
-    CHECK_EQ_INT(
-        tk_spec_parse_list("a:x=1;b:k;c", &l, &n, err, sizeof err),
-        LOONG_EINVAL);
+    CHECK_EQ_INT(tk_spec_parse_list("a:x=1;b:k;c", &l, &n, err, sizeof err),
+                 LOONG_EINVAL);
     CHECK(l == NULL);
     CHECK_EQ_INT(n, 0);
     CHECK_HAS(err, "'b:k'");
 
     /* a path holding ':' inside a list */
-    CHECK_EQ_INT(tk_spec_parse_list("/a:b/x.so:k=v;y", &l, &n, err, sizeof err),
-              0);
+    CHECK_EQ_INT(
+        tk_spec_parse_list("/a:b/x.so:k=v;y", &l, &n, err, sizeof err), 0);
     CHECK_EQ_INT(n, 2);
     if (n == 2) {
         CHECK_EQ_STR(l[0].name, "/a:b/x.so");

@@ -34,7 +34,8 @@ static int find_include(void)
         if (!cand[i][0])
             continue;
         int n = snprintf(h, sizeof h, "%s/loong/loong.h", cand[i]);
-        if (n > 0 && (size_t)n < sizeof h && stat(h, &st) == 0 && realpath(cand[i], inc) != NULL)
+        if (n > 0 && (size_t)n < sizeof h && stat(h, &st) == 0 &&
+            realpath(cand[i], inc) != NULL)
             return 0;
     }
     return -1;
@@ -59,8 +60,7 @@ static int build(const char *dir, const char *name, const char *src)
     snprintf(c, sizeof c, "%s/%s/%s.c", tmp, dir, name);
     snprintf(so, sizeof so, "%s/%s/%s.so", tmp, dir, name);
     write_file(c, src);
-    snprintf(cmd, sizeof cmd,
-             "%s -std=c11 -shared -fPIC -I'%s' -o '%s' '%s'",
+    snprintf(cmd, sizeof cmd, "%s -std=c11 -shared -fPIC -I'%s' -o '%s' '%s'",
              cc && *cc ? cc : "cc", inc, so, c);
     int rc = system(cmd);
     if (rc != 0)
@@ -68,34 +68,33 @@ static int build(const char *dir, const char *name, const char *src)
     return rc;
 }
 
-#define PRELUDE                                                            \
-    "#include \"loong/loong.h\"\n"                                         \
-    "static int load(loong_toolkit *tk, const loong_api *api,\n"           \
-    "                const loong_options *o)\n"                            \
+#define PRELUDE                                                               \
+    "#include \"loong/loong.h\"\n"                                            \
+    "static int load(loong_toolkit *tk, const loong_api *api,\n"              \
+    "                const loong_options *o)\n"                               \
     "{ (void)tk; (void)api; (void)o; return 0; }\n"
 
-#define OPTS                                                               \
-    "static const loong_option_def opts[] = {\n"                           \
-    "    {\"measurement\", \"demo\", \"the measurement\"},\n"              \
-    "    {\"top\", \"10\", \"how many\"},\n"                               \
+#define OPTS                                                                  \
+    "static const loong_option_def opts[] = {\n"                              \
+    "    {\"measurement\", \"demo\", \"the measurement\"},\n"                 \
+    "    {\"top\", \"10\", \"how many\"},\n"                                  \
     "    {NULL, NULL, NULL}};\n"
 
 /* A definition with the given header fields, name and load. */
-#define DEF(major, minor, size, name, load)                                \
-    "static const loong_toolkit_def def = {\n"                             \
-    "    .abi_major = " major ", .abi_minor = " minor ",\n"                \
-    "    .size = " size ", .name = " name ", .version = \"1.0\",\n"        \
-    "    .summary = \"s\", .options = opts, .load = " load "};\n"          \
+#define DEF(major, minor, size, name, load)                                   \
+    "static const loong_toolkit_def def = {\n"                                \
+    "    .abi_major = " major ", .abi_minor = " minor ",\n"                   \
+    "    .size = " size ", .name = " name ", .version = \"1.0\",\n"           \
+    "    .summary = \"s\", .options = opts, .load = " load "};\n"             \
     "LOONG_TOOLKIT(def)\n"
 
-#define GOOD_SRC(name)                                                     \
-    PRELUDE OPTS DEF("LOONG_ABI_MAJOR", "LOONG_ABI_MINOR",                 \
+#define GOOD_SRC(name)                                                        \
+    PRELUDE OPTS DEF("LOONG_ABI_MAJOR", "LOONG_ABI_MINOR",                    \
                      "sizeof(loong_toolkit_def)", "\"" name "\"", "load")
 
 /* hay contains needle (a message names what it should) */
-#define CHECK_HAS(hay, needle)                                             \
-    check_has_((hay), (needle), __FILE__, __LINE__,                        \
-               #hay " contains " #needle)
+#define CHECK_HAS(hay, needle)                                                \
+    check_has_((hay), (needle), __FILE__, __LINE__, #hay " contains " #needle)
 
 static int check_has_(const char *hay, const char *needle, const char *file,
                       int line, const char *expr)
@@ -150,12 +149,11 @@ static int setup(void)
                                  "\"bigger\"", "load"));
     rc |= build("a", "badname",
                 PRELUDE OPTS DEF("LOONG_ABI_MAJOR", "LOONG_ABI_MINOR",
-                                 "sizeof(loong_toolkit_def)",
-                                 "\"Bad-Name\"", "load"));
+                                 "sizeof(loong_toolkit_def)", "\"Bad-Name\"",
+                                 "load"));
     rc |= build("a", "noname",
                 PRELUDE OPTS DEF("LOONG_ABI_MAJOR", "LOONG_ABI_MINOR",
-                                 "sizeof(loong_toolkit_def)", "NULL",
-                                 "load"));
+                                 "sizeof(loong_toolkit_def)", "NULL", "load"));
     rc |= build("a", "noload",
                 PRELUDE OPTS DEF("LOONG_ABI_MAJOR", "LOONG_ABI_MINOR",
                                  "sizeof(loong_toolkit_def)", "\"noload\"",
@@ -218,27 +216,27 @@ static void test_find(void)
     /* not found: the message names the file and every folder */
     err[0] = '\0';
     CHECK_EQ_INT(tk_find("nope", sp, out, sizeof out, err, sizeof err),
-              LOONG_ENOENT);
+                 LOONG_ENOENT);
     CHECK_HAS(err, "nope.so");
     CHECK_HAS(err, sp);
     CHECK_EQ_INT(tk_find("nope", "", out, sizeof out, err, sizeof err),
-              LOONG_ENOENT);
+                 LOONG_ENOENT);
     CHECK_HAS(err, "empty");
     CHECK_EQ_INT(tk_find("nope", NULL, out, sizeof out, err, sizeof err),
-              LOONG_ENOENT);
-    CHECK_EQ_INT(tk_find("good", "/nonexistent-loong-dir", out, sizeof out, err,
-                      sizeof err),
-              LOONG_ENOENT);
+                 LOONG_ENOENT);
+    CHECK_EQ_INT(tk_find("good", "/nonexistent-loong-dir", out, sizeof out,
+                         err, sizeof err),
+                 LOONG_ENOENT);
     CHECK_HAS(err, "/nonexistent-loong-dir");
 
     /* not a name, not a path */
     CHECK_EQ_INT(tk_find("Good", sp, out, sizeof out, err, sizeof err),
-              LOONG_ENOENT);
+                 LOONG_ENOENT);
     CHECK_HAS(err, "[a-z0-9_]+");
     CHECK_EQ_INT(tk_find("", sp, out, sizeof out, err, sizeof err),
-              LOONG_ENOENT);
+                 LOONG_ENOENT);
     CHECK_EQ_INT(tk_find(NULL, sp, out, sizeof out, err, sizeof err),
-              LOONG_ENOENT);
+                 LOONG_ENOENT);
 
     /* paths: absolute, relative with '/', bare "x.so" relative to cwd */
     char p[PATH_MAX + 32];
@@ -252,21 +250,19 @@ static void test_find(void)
     if (CHECK(chdir(p) == 0)) {
         path_of(want, sizeof want, "b/other.so");
         CHECK_EQ_INT(tk_find("other.so", sp, out, sizeof out, err, sizeof err),
-                  0);
+                     0);
         CHECK_EQ_STR(out, want);
-        CHECK_EQ_INT(tk_find("./other.so", "", out, sizeof out, err,
-                          sizeof err),
-                  0);
+        CHECK_EQ_INT(
+            tk_find("./other.so", "", out, sizeof out, err, sizeof err), 0);
         CHECK_EQ_STR(out, want);
         path_of(want, sizeof want, "a/good.so");
-        CHECK_EQ_INT(tk_find("../a/good.so", "", out, sizeof out, err,
-                          sizeof err),
-                  0);
+        CHECK_EQ_INT(
+            tk_find("../a/good.so", "", out, sizeof out, err, sizeof err), 0);
         CHECK_EQ_STR(out, want);
         /* "noentry.so" is a path (here, b/): not looked up in a/ */
-        CHECK_EQ_INT(tk_find("noentry.so", sp, out, sizeof out, err,
-                          sizeof err),
-                  LOONG_ENOENT);
+        CHECK_EQ_INT(
+            tk_find("noentry.so", sp, out, sizeof out, err, sizeof err),
+            LOONG_ENOENT);
         CHECK_HAS(err, "noentry.so");
         CHECK(chdir(cwd) == 0);
     }
@@ -278,28 +274,29 @@ static void test_find(void)
     if (CHECK(symlink(target, link) == 0)) {
         char csp[PATH_MAX + 32];
         path_of(csp, sizeof csp, "c");
-        CHECK_EQ_INT(tk_find("link", csp, out, sizeof out, err, sizeof err), 0);
+        CHECK_EQ_INT(tk_find("link", csp, out, sizeof out, err, sizeof err),
+                     0);
         CHECK_EQ_STR(out, target);
     }
 
     /* missing file, a folder named like a toolkit */
     path_of(p, sizeof p, "a/missing.so");
     CHECK_EQ_INT(tk_find(p, "", out, sizeof out, err, sizeof err),
-              LOONG_ENOENT);
+                 LOONG_ENOENT);
     CHECK_HAS(err, "missing.so");
     path_of(p, sizeof p, "d.so");
     CHECK_EQ_INT(tk_find(p, "", out, sizeof out, err, sizeof err),
-              LOONG_ENOENT);
+                 LOONG_ENOENT);
     CHECK_HAS(err, "not a regular file");
     char tsp[PATH_MAX + 32];
     snprintf(tsp, sizeof tsp, "%s", tmp);
     CHECK_EQ_INT(tk_find("d", tsp, out, sizeof out, err, sizeof err),
-              LOONG_ENOENT);
+                 LOONG_ENOENT);
 
     /* out too small */
     char small[8];
     CHECK_EQ_INT(tk_find("good", sp, small, sizeof small, err, sizeof err),
-              LOONG_ETRUNC);
+                 LOONG_ETRUNC);
 }
 
 /* Open DIR/NAME.so; expect code and, on failure, a message with want. */
@@ -344,8 +341,8 @@ static void test_open(void)
         dlclose(h);
     }
 
-    open_expect("a/bigger.so", 0, "");  /* a newer, larger def is fine */
-    open_expect("c/plain.so", 0, "");   /* no options, no unload */
+    open_expect("a/bigger.so", 0, ""); /* a newer, larger def is fine */
+    open_expect("c/plain.so", 0, "");  /* no options, no unload */
     open_expect("a/noentry.so", LOONG_ETOOLKIT, "loong_toolkit_entry");
     open_expect("a/nulldef.so", LOONG_ETOOLKIT, "no definition");
     open_expect("a/major.so", LOONG_EABI, "ABI 2.0");
@@ -392,7 +389,7 @@ static void test_options(void)
     s = spec_of(bad, 2);
     CHECK_EQ_INT(tk_check_options(&def, &s, err, sizeof err), LOONG_EOPTION);
     CHECK_EQ_STR(err, "toolkit 'example' has no option 'bogus' "
-                   "(options: measurement, top)");
+                      "(options: measurement, top)");
 
     /* case matters */
     loong_option upper[] = {{"Top", "3"}};
@@ -404,7 +401,7 @@ static void test_options(void)
     s = spec_of(upper, 1);
     CHECK_EQ_INT(tk_check_options(&def, &s, err, sizeof err), LOONG_EOPTION);
     CHECK_EQ_STR(err, "toolkit 'example' has no option 'Top' (it takes no "
-                   "options)");
+                      "options)");
     def.options = NULL;
     CHECK_EQ_INT(tk_check_options(&def, &s, err, sizeof err), LOONG_EOPTION);
     CHECK_HAS(err, "it takes no options");
