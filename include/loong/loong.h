@@ -272,8 +272,8 @@ typedef struct loong_api {
     /* LOONG_ENOTSUP if any asked capability is not available here. */
     int (*add_capabilities)(loong_toolkit *tk, uint32_t caps);
     int (*relinquish_capabilities)(loong_toolkit *tk, uint32_t caps);
-    /* Comma-separated globs matched against the module name and the file
-     * path; NULL or "" means no restriction. Code excluded for every toolkit
+    /* Globs separated by ',' or '|' matched against the module name and
+     * the file path; NULL or "" means no restriction. Code excluded for every toolkit
      * costs nothing after its first call on 3.12+. */
     int (*set_filter)(loong_toolkit *tk, const char *include,
                       const char *exclude);

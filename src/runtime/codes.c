@@ -186,13 +186,16 @@ static int pattern_match(const char *pat, const code_entry *e)
            (e->module[n] == '\0' || e->module[n] == '.');
 }
 
+/* Patterns are separated by ',' or '|' ('|' passes through a -t option,
+ * where ',' separates options). */
 static int list_match(const char *list, const code_entry *e)
 {
     char pat[512];
     while (*list) {
-        while (*list == ',' || *list == ' ')
+        while (*list == ',' || *list == '|' || *list == ' ')
             list++;
-        size_t n = strcspn(list, ",");
+        size_t n = strcspn(list, ",|");
+        size_t end = n;
         while (n && list[n - 1] == ' ')
             n--;
         if (n && n < sizeof pat) {
@@ -201,9 +204,7 @@ static int list_match(const char *list, const code_entry *e)
             if (pattern_match(pat, e))
                 return 1;
         }
-        list += n;
-        while (*list && *list != ',')
-            list++;
+        list += end;
     }
     return 0;
 }

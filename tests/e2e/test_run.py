@@ -214,7 +214,7 @@ def test_unsupported_interpreters_run_unchanged(tmp_path):
 
 def test_file_glob_filter(python, tmp_path):
     same_behaviour(python, [PROGRAMS / "calls.py", "40"], tmp_path,
-                   toolkits=("example:include=*/programs/*,top=1000",))
+                   toolkits=("example:include=json|*/programs/*,top=1000",))
     counts = top_counts(only_proc_dir(tmp_path / "out"))
     assert counts == {("__main__", "leaf"): 40, ("__main__", "mid"): 1,
                       ("__main__", "gen"): 1, ("__main__", "<module>"): 1}

@@ -171,8 +171,8 @@ static void example_unload(loong_toolkit *tk, void *state)
 static const loong_option_def options[] = {
     {"measurement", "loong_example", "name of the measurement emitted"},
     {"top", "10", "functions listed in example.txt (1-1000)"},
-    {"include", "", "only these modules or file globs (comma-separated)"},
-    {"exclude", "", "not these modules or file globs (comma-separated)"},
+    {"include", "", "only these modules or file globs, '|'-separated"},
+    {"exclude", "", "not these modules or file globs, '|'-separated"},
     {NULL, NULL, NULL},
 };
 
