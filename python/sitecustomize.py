@@ -8,16 +8,24 @@ import os as _os
 import sys as _sys
 
 
-def _loong_start():
+def _loong_import():
     if _sys.version_info < (3, 8) or not _os.environ.get("LOONG_OUT"):
-        return
+        return None
     try:
         import loong._runtime as rt
+        return rt
+    except Exception:
+        # No runtime for this interpreter: run unprofiled.
+        return None
+
+
+def _loong_start(rt):
+    if rt is None:
+        return
+    try:
         rt.start()
     except Exception:
-        # The runtime logs its own errors into its output folder; an import
-        # failure means no runtime for this interpreter: run unprofiled.
-        pass
+        pass  # the runtime logs its own errors into its output folder
 
 
 def _loong_chain(here):
@@ -46,17 +54,19 @@ def _loong_chain(here):
 
 def _loong_bootstrap():
     here = _os.path.dirname(_os.path.abspath(__file__))
+    rt = _loong_import()  # while our folder is still on sys.path
     try:
-        _loong_start()
-    finally:
-        try:
-            _sys.path.remove(here)
-        except ValueError:
-            pass
+        _sys.path.remove(here)
+    except ValueError:
+        pass
+    try:
         # Errors of the program's own sitecustomize surface as they would
         # have without loong.
         _loong_chain(here)
+    finally:
+        # Last, so toolkits see the program and not this bootstrap.
+        _loong_start(rt)
 
 
 _loong_bootstrap()
-del _loong_bootstrap, _loong_chain, _loong_start, _os, _sys
+del _loong_bootstrap, _loong_chain, _loong_import, _loong_start, _os, _sys

@@ -1,0 +1,99 @@
+/* function toolkit: definition, options, and the tick. */
+#include "function.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void on_tick(void *state, const loong_tick_event *ev)
+{
+    fn_state *st = state;
+    fn_emit_points(st, ev->wall_ns);
+    if (ev->flags & LOONG_TICK_FINAL) {
+        int rc = fn_write_table(st);
+        if (rc == 0)
+            rc = fn_write_collapsed(st);
+        if (rc == 0)
+            rc = fn_write_speedscope(st);
+        if (rc < 0)
+            st->api->log(st->tk, LOONG_LOG_ERROR, "writing profiles: %s",
+                         st->api->strerror(rc));
+        if (st->dropped_frames)
+            st->api->log(st->tk, LOONG_LOG_WARNING,
+                         "%llu frames deeper than %d were folded",
+                         (unsigned long long)st->dropped_frames,
+                         FN_MAX_DEPTH);
+    }
+}
+
+static int function_load(loong_toolkit *tk, const loong_api *api,
+                         const loong_options *opts)
+{
+    (void)opts;
+    const char *mode = api->option(tk, "mode", "trace");
+    const char *clock = api->option(tk, "clock", "wall");
+    int top = atoi(api->option(tk, "top", "20"));
+    if (strcmp(mode, "trace") != 0) {
+        api->log(tk, LOONG_LOG_ERROR, "mode=%s: only trace is available",
+                 mode);
+        return LOONG_EOPTION;
+    }
+    if ((strcmp(clock, "wall") && strcmp(clock, "cpu")) || top < 1 ||
+        top > 1000) {
+        api->log(tk, LOONG_LOG_ERROR, "bad option: clock=%s top=%d", clock,
+                 top);
+        return LOONG_EOPTION;
+    }
+    fn_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return LOONG_ENOMEM;
+    st->tk = tk;
+    st->api = api;
+    st->top = top;
+    st->cpu = !strcmp(clock, "cpu");
+    int rc = fn_tree_init(st);
+    loong_callbacks cb = {0};
+    cb.call = fn_on_call;
+    cb.thread = fn_on_thread;
+    cb.tick = on_tick;
+    if (rc < 0 || (rc = api->set_state(tk, st)) < 0 ||
+        (rc = api->set_callbacks(tk, &cb, sizeof cb)) < 0 ||
+        (rc = api->add_capabilities(tk, LOONG_CAP_CALLS | LOONG_CAP_THREADS |
+                                            LOONG_CAP_TICK)) < 0 ||
+        (rc = api->set_filter(tk, api->option(tk, "include", NULL),
+                              api->option(tk, "exclude", NULL))) < 0) {
+        fn_tree_free(st);
+        free(st);
+        return rc;
+    }
+    return 0;
+}
+
+static void function_unload(loong_toolkit *tk, void *state)
+{
+    (void)tk;
+    fn_state *st = state;
+    fn_threads_free(st);
+    fn_tree_free(st);
+    free(st);
+}
+
+static const loong_option_def options[] = {
+    {"mode", "trace", "trace: every call (deterministic)"},
+    {"clock", "wall", "wall or cpu (thread CPU time; slower)"},
+    {"top", "20", "functions per interval point, the rest as 'other'"},
+    {"include", "", "only these modules or file globs, '|'-separated"},
+    {"exclude", "", "not these modules or file globs, '|'-separated"},
+    {NULL, NULL, NULL},
+};
+
+static const loong_toolkit_def def = {
+    LOONG_TOOLKIT_DEF_HEADER,
+    .name = "function",
+    .version = "0.1",
+    .summary = "function time (calls, total, self, max) and call chains",
+    .options = options,
+    .load = function_load,
+    .unload = function_unload,
+};
+
+LOONG_TOOLKIT(def)

@@ -1,0 +1,360 @@
+/* What the function toolkit writes: interval points for the top functions
+ * by self time, and at the end the call tree as collapsed stacks
+ * (flamegraph.pl) and speedscope JSON. */
+#include "function.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a growable text buffer ------------------------------------------ */
+
+typedef struct buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} buf;
+
+static void put(buf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t c = b->cap ? b->cap : 4096;
+        while (c < b->len + n + 1)
+            c *= 2;
+        char *np = realloc(b->p, c);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = c;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void puts_(buf *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
+
+static void putf(buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* A frame name for collapsed stacks: no ';' and no newline inside. */
+static void put_frame(buf *b, const loong_code_info *ci)
+{
+    char name[1024];
+    int n = snprintf(name, sizeof name, "%s (%s:%d)", ci->qualname,
+                     ci->filename, ci->first_line);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof name)
+        n = sizeof name - 1;
+    for (int i = 0; i < n; i++)
+        if (name[i] == ';' || name[i] == '\n' || name[i] == '\r')
+            name[i] = ':';
+    put(b, name, (size_t)n);
+}
+
+/* A TSV field: tabs and line breaks become spaces. */
+static void put_field(buf *b, const char *s)
+{
+    for (; *s; s++) {
+        char c = *s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s;
+        put(b, &c, 1);
+    }
+}
+
+static void put_json_str(buf *b, const char *s)
+{
+    put(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            put(b, e, 2);
+        } else if (c < 0x20) {
+            putf(b, "\\u%04x", c);
+        } else {
+            put(b, (const char *)&c, 1);
+        }
+    }
+    put(b, "\"", 1);
+}
+
+/* ---- points ------------------------------------------------------------ */
+
+typedef struct row {
+    uint64_t self, total, calls, max;
+    loong_code_id code;
+} row;
+
+static int by_self_desc(const void *a, const void *b)
+{
+    const row *x = a, *y = b;
+    return x->self < y->self ? 1 : x->self > y->self ? -1 : 0;
+}
+
+void fn_emit_points(fn_state *st, uint64_t wall_ns)
+{
+    size_t cap = 1024, n = 0;
+    row *rows = malloc(cap * sizeof *rows);
+    if (!rows)
+        return;
+    for (uint32_t c = 0; c < FN_MAX_CHUNKS; c++) {
+        fn_func *chunk = atomic_load_explicit(
+            (_Atomic(fn_func *) *)&st->funcs[c], memory_order_acquire);
+        if (!chunk)
+            continue;
+        for (uint32_t i = 0; i < FN_CHUNK; i++) {
+            fn_func *f = &chunk[i];
+            uint64_t calls = fn_get(&f->s.calls), self = fn_get(&f->s.self_ns),
+                     total = fn_get(&f->s.total_ns);
+            if (calls == f->reported[0] && self == f->reported[1])
+                continue;
+            if (n == cap) {
+                row *nr = realloc(rows, cap * 2 * sizeof *rows);
+                if (!nr)
+                    break;
+                rows = nr;
+                cap *= 2;
+            }
+            rows[n++] = (row){self - f->reported[1], total - f->reported[2],
+                              calls - f->reported[0], fn_get(&f->s.max_ns),
+                              (c << FN_CHUNK_BITS) | i};
+            f->reported[0] = calls;
+            f->reported[1] = self;
+            f->reported[2] = total;
+        }
+    }
+    qsort(rows, n, sizeof *rows, by_self_desc);
+    row other = {0, 0, 0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        loong_code_info ci;
+        if (i >= (size_t)st->top ||
+            st->api->code_info(rows[i].code, &ci) < 0) {
+            other.self += rows[i].self;
+            other.total += rows[i].total;
+            other.calls += rows[i].calls;
+            if (rows[i].max > other.max)
+                other.max = rows[i].max;
+            continue;
+        }
+        char where[64];
+        snprintf(where, sizeof where, "%d", ci.first_line);
+        loong_tag tags[4] = {{"function", ci.qualname},
+                             {"module", ci.module},
+                             {"file", ci.filename},
+                             {"line", where}};
+        loong_field f[4] = {
+            {"calls", LOONG_FIELD_UINT, {.u = rows[i].calls}},
+            {"total_us", LOONG_FIELD_FLOAT, {.f = rows[i].total / 1e3}},
+            {"self_us", LOONG_FIELD_FLOAT, {.f = rows[i].self / 1e3}},
+            {"max_us", LOONG_FIELD_FLOAT, {.f = rows[i].max / 1e3}},
+        };
+        loong_point p = {"loong_function", tags, 4, f, 4, wall_ns};
+        st->api->emit_point(st->tk, &p);
+    }
+    if (n > (size_t)st->top) {
+        loong_tag tags[1] = {{"function", "other"}};
+        loong_field f[4] = {
+            {"calls", LOONG_FIELD_UINT, {.u = other.calls}},
+            {"total_us", LOONG_FIELD_FLOAT, {.f = other.total / 1e3}},
+            {"self_us", LOONG_FIELD_FLOAT, {.f = other.self / 1e3}},
+            {"max_us", LOONG_FIELD_FLOAT, {.f = other.max / 1e3}},
+        };
+        loong_point p = {"loong_function", tags, 1, f, 4, wall_ns};
+        st->api->emit_point(st->tk, &p);
+    }
+    free(rows);
+}
+
+/* function.tsv: one line per function, most self time first:
+ * calls, total_us, self_us, max_us, qualname, module, file, line. */
+int fn_write_table(fn_state *st)
+{
+    size_t cap = 1024, n = 0;
+    row *rows = malloc(cap * sizeof *rows);
+    buf b = {0};
+    if (!rows)
+        return LOONG_ENOMEM;
+    for (uint32_t c = 0; c < FN_MAX_CHUNKS; c++) {
+        fn_func *chunk = atomic_load_explicit(
+            (_Atomic(fn_func *) *)&st->funcs[c], memory_order_acquire);
+        for (uint32_t i = 0; chunk && i < FN_CHUNK; i++) {
+            fn_func *f = &chunk[i];
+            if (!fn_get(&f->s.calls) && !fn_get(&f->s.total_ns))
+                continue;
+            if (n == cap) {
+                row *nr = realloc(rows, cap * 2 * sizeof *rows);
+                if (!nr)
+                    break;
+                rows = nr;
+                cap *= 2;
+            }
+            rows[n++] = (row){fn_get(&f->s.self_ns), fn_get(&f->s.total_ns),
+                              fn_get(&f->s.calls), fn_get(&f->s.max_ns),
+                              (c << FN_CHUNK_BITS) | i};
+        }
+    }
+    qsort(rows, n, sizeof *rows, by_self_desc);
+    puts_(&b, "calls\ttotal_us\tself_us\tmax_us\tfunction\tmodule\tfile\t"
+              "line\n");
+    for (size_t i = 0; i < n; i++) {
+        loong_code_info ci;
+        if (st->api->code_info(rows[i].code, &ci) < 0)
+            continue;
+        putf(&b, "%llu\t%.3f\t%.3f\t%.3f\t", (unsigned long long)rows[i].calls,
+             rows[i].total / 1e3, rows[i].self / 1e3, rows[i].max / 1e3);
+        put_field(&b, ci.qualname);
+        put(&b, "\t", 1);
+        put_field(&b, ci.module);
+        put(&b, "\t", 1);
+        put_field(&b, ci.filename);
+        putf(&b, "\t%d\n", ci.first_line);
+    }
+    int rc = b.oom ? LOONG_ENOMEM
+                   : st->api->write_file(st->tk, "function.tsv", b.p, b.len);
+    free(b.p);
+    free(rows);
+    return rc;
+}
+
+/* ---- profiles ------------------------------------------------------------ */
+
+/* Root-first path of node i into path[]; returns its length. */
+static int path_of(fn_state *st, uint32_t i, loong_code_id *path, int max)
+{
+    int n = 0;
+    while (i && n < max) {
+        fn_node *nd = fn_node_at(st, i);
+        path[n++] = nd->code;
+        i = nd->parent;
+    }
+    for (int a = 0, b = n - 1; a < b; a++, b--) {
+        loong_code_id t = path[a];
+        path[a] = path[b];
+        path[b] = t;
+    }
+    return n;
+}
+
+/* function.collapsed: "frame;frame;frame SELF_MICROSECONDS" per path. */
+int fn_write_collapsed(fn_state *st)
+{
+    buf b = {0};
+    uint32_t n = atomic_load_explicit(&st->nnodes, memory_order_acquire);
+    loong_code_id path[FN_MAX_DEPTH];
+    for (uint32_t i = 1; i < n; i++) {
+        uint64_t self_us = fn_get(&fn_node_at(st, i)->s.self_ns) / 1000;
+        if (!self_us)
+            continue;
+        int len = path_of(st, i, path, FN_MAX_DEPTH);
+        for (int k = 0; k < len; k++) {
+            loong_code_info ci;
+            if (k)
+                put(&b, ";", 1);
+            if (st->api->code_info(path[k], &ci) == 0)
+                put_frame(&b, &ci);
+            else
+                put(&b, "?", 1);
+        }
+        putf(&b, " %llu\n", (unsigned long long)self_us);
+    }
+    int rc = b.oom ? LOONG_ENOMEM
+                   : st->api->write_file(st->tk, "function.collapsed",
+                                         b.p ? b.p : "", b.len);
+    free(b.p);
+    return rc;
+}
+
+/* function.speedscope.json: a "sampled" profile whose samples are the call
+ * paths and whose weights are their self time in microseconds. */
+int fn_write_speedscope(fn_state *st)
+{
+    buf b = {0}, samples = {0}, weights = {0};
+    uint32_t n = atomic_load_explicit(&st->nnodes, memory_order_acquire);
+    /* frame index per code id, assigned in order of first use */
+    size_t fcap = 1024;
+    uint32_t *fidx = calloc(fcap, sizeof *fidx);
+    uint32_t nframes = 0;
+    loong_code_id path[FN_MAX_DEPTH];
+    uint64_t sum = 0;
+    puts_(&b, "{\"$schema\": \"https://www.speedscope.app/file-format-schema"
+              ".json\",\n \"exporter\": \"loong function\",\n"
+              " \"shared\": {\"frames\": [");
+    int first_sample = 1;
+    for (uint32_t i = 1; i < n && fidx; i++) {
+        uint64_t self_us = fn_get(&fn_node_at(st, i)->s.self_ns) / 1000;
+        if (!self_us)
+            continue;
+        int len = path_of(st, i, path, FN_MAX_DEPTH);
+        puts_(&samples, first_sample ? "[" : ", [");
+        for (int k = 0; k < len; k++) {
+            loong_code_id c = path[k];
+            if (c >= fcap) {
+                size_t nc = fcap;
+                while (nc <= c)
+                    nc *= 2;
+                uint32_t *nf = realloc(fidx, nc * sizeof *nf);
+                if (!nf) {
+                    b.oom = 1;
+                    break;
+                }
+                memset(nf + fcap, 0, (nc - fcap) * sizeof *nf);
+                fidx = nf;
+                fcap = nc;
+            }
+            if (!fidx[c]) {
+                loong_code_info ci;
+                if (st->api->code_info(c, &ci) < 0)
+                    ci = (loong_code_info){"?", "", "?", 0, 0};
+                puts_(&b, nframes ? ",\n  {\"name\": " : "\n  {\"name\": ");
+                put_json_str(&b, ci.qualname);
+                puts_(&b, ", \"file\": ");
+                put_json_str(&b, ci.filename);
+                putf(&b, ", \"line\": %d}", ci.first_line);
+                fidx[c] = ++nframes;
+            }
+            putf(&samples, k ? ", %u" : "%u", fidx[c] - 1);
+        }
+        puts_(&samples, "]");
+        putf(&weights, first_sample ? "%llu" : ", %llu",
+             (unsigned long long)self_us);
+        sum += self_us;
+        first_sample = 0;
+    }
+    puts_(&b, "]},\n \"profiles\": [{\"type\": \"sampled\", \"name\": "
+              "\"function (trace)\", \"unit\": \"microseconds\", "
+              "\"startValue\": 0, ");
+    putf(&b, "\"endValue\": %llu,\n  \"samples\": [",
+         (unsigned long long)sum);
+    if (samples.p)
+        put(&b, samples.p, samples.len);
+    puts_(&b, "],\n  \"weights\": [");
+    if (weights.p)
+        put(&b, weights.p, weights.len);
+    puts_(&b, "]}]}\n");
+    int rc = b.oom || samples.oom || weights.oom || !fidx
+                 ? LOONG_ENOMEM
+                 : st->api->write_file(st->tk, "function.speedscope.json",
+                                       b.p, b.len);
+    free(b.p);
+    free(samples.p);
+    free(weights.p);
+    free(fidx);
+    return rc;
+}
