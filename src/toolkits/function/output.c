@@ -235,6 +235,17 @@ int fn_write_table(fn_state *st)
 
 /* ---- profiles ------------------------------------------------------------ */
 
+/* A node's self time in whole microseconds; at least 1 when it ran at all,
+ * so every call path appears in the profiles. */
+static uint64_t self_us_of(fn_state *st, uint32_t i)
+{
+    fn_node *nd = fn_node_at(st, i);
+    uint64_t ns = fn_get(&nd->s.self_ns);
+    if (!ns && !fn_get(&nd->s.calls))
+        return 0;
+    return ns < 1000 ? 1 : (ns + 500) / 1000;
+}
+
 /* Root-first path of node i into path[]; returns its length. */
 static int path_of(fn_state *st, uint32_t i, loong_code_id *path, int max)
 {
@@ -259,7 +270,7 @@ int fn_write_collapsed(fn_state *st)
     uint32_t n = atomic_load_explicit(&st->nnodes, memory_order_acquire);
     loong_code_id path[FN_MAX_DEPTH];
     for (uint32_t i = 1; i < n; i++) {
-        uint64_t self_us = fn_get(&fn_node_at(st, i)->s.self_ns) / 1000;
+        uint64_t self_us = self_us_of(st, i);
         if (!self_us)
             continue;
         int len = path_of(st, i, path, FN_MAX_DEPTH);
@@ -298,7 +309,7 @@ int fn_write_speedscope(fn_state *st)
               " \"shared\": {\"frames\": [");
     int first_sample = 1;
     for (uint32_t i = 1; i < n && fidx; i++) {
-        uint64_t self_us = fn_get(&fn_node_at(st, i)->s.self_ns) / 1000;
+        uint64_t self_us = self_us_of(st, i);
         if (!self_us)
             continue;
         int len = path_of(st, i, path, FN_MAX_DEPTH);

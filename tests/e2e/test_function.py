@@ -1,0 +1,110 @@
+"""The function toolkit in trace mode: exact counts, true time splits,
+recursion, generators, exceptions and threads, on every CPython found."""
+import json
+import os
+
+import pytest
+
+from conftest import PROGRAMS, loong_cmd, only_proc_dir, points_of, run
+
+
+def profile(python, tmp_path, mode, opts=""):
+    args = [python, PROGRAMS / "fn_target.py", mode]
+    plain = run(args)
+    spec = "function" + (":" + opts if opts else "")
+    prof = run(loong_cmd(tmp_path / "out", spec) + args)
+    assert (prof.stdout, prof.stderr, prof.returncode) == \
+        (plain.stdout, plain.stderr, plain.returncode)
+    return only_proc_dir(tmp_path / "out")
+
+
+def table(d):
+    rows = {}
+    lines = (d / "function.tsv").read_text().splitlines()
+    assert lines[0].split("\t") == ["calls", "total_us", "self_us", "max_us",
+                                    "function", "module", "file", "line"]
+    for l in lines[1:]:
+        calls, total, self_, mx, fn, mod, f, line = l.split("\t")
+        if mod == "__main__":
+            rows[fn] = dict(calls=int(calls), total=float(total),
+                            self=float(self_), max=float(mx))
+    return rows
+
+
+def collapsed(d):
+    out = {}
+    for l in (d / "function.collapsed").read_text().splitlines():
+        stack, weight = l.rsplit(" ", 1)
+        names = tuple(f.split(" (")[0] for f in stack.split(";"))
+        out[names] = out.get(names, 0) + int(weight)
+    return out
+
+
+def test_exact_counts_and_shapes(python, tmp_path):
+    d = profile(python, tmp_path, "counts")
+    t = table(d)
+    assert t["fib"]["calls"] == 1973
+    # recursion: inclusive time counted once, so it equals the self time
+    assert abs(t["fib"]["total"] - t["fib"]["self"]) <= \
+        0.02 * t["fib"]["total"] + 5
+    # a suspended generator's time is not its own
+    assert t["slowgen"]["calls"] == 1
+    assert t["slowgen"]["total"] < 50000
+    assert t["consume"]["calls"] == 1 and t["consume"]["self"] >= 290000
+    # exceptions unwind frames without confusing the stack
+    assert t["boom"]["calls"] == 20 and t["catcher"]["calls"] == 1
+    assert t["after"]["calls"] == 1
+    stacks = collapsed(d)
+    assert any(s[-2:] == ("catcher", "after") for s in stacks)
+    assert any(s[-5:] == ("catcher", "boom", "boom", "boom", "boom")
+               for s in stacks)
+    assert not any("boom" in s and s[-1] == "after" for s in stacks)
+    # threads
+    assert t["worker"]["calls"] == 3 and t["leafw"]["calls"] == 300
+    assert any(s[-2:] == ("worker", "leafw") for s in stacks)
+    for row in t.values():
+        assert row["max"] <= row["total"] + 1e-3 or row["calls"] == 0
+
+
+@pytest.mark.parametrize("clock,tolerance", [("cpu", 0.10), ("wall", 0.10)])
+def test_time_split_three_to_one(python, tmp_path, clock, tolerance):
+    if clock == "wall" and os.getloadavg()[0] > 1.5:
+        pytest.skip("machine busy (load %.1f): a wall-clock split needs the "
+                    "CPU to itself" % os.getloadavg()[0])
+    d = profile(python, tmp_path, "split", "clock=" + clock)
+    stacks = collapsed(d)
+    a = sum(w for s, w in stacks.items() if s[-2:] == ("a", "spin"))
+    b = sum(w for s, w in stacks.items() if s[-2:] == ("b", "spin"))
+    assert b > 0 and abs(a / b - 3.0) <= 3.0 * tolerance, (a, b)
+    t = table(d)
+    assert t["a"]["calls"] == 40 and t["spin"]["calls"] == 80
+    assert abs(t["a"]["total"] / t["b"]["total"] - 3.0) <= 3.0 * tolerance
+
+
+def test_points_and_speedscope(python, tmp_path):
+    d = profile(python, tmp_path, "counts", "top=3")
+    pts = points_of(d / "metrics.lp", "loong_function")
+    assert pts
+    by_ts = {}
+    for m, tags, fields, ts in pts:
+        by_ts.setdefault(ts, []).append(tags["function"])
+        assert set(fields) == {"calls", "total_us", "self_us", "max_us"}
+        if tags["function"] != "other":
+            assert {"module", "file", "line"} <= set(tags)
+    for names in by_ts.values():
+        assert len([n for n in names if n != "other"]) <= 3
+    assert sum(f["calls"] for m, tags, f, ts in pts
+               if tags["function"] == "fib") in (0, 1973)
+    total_calls = sum(f["calls"] for m, tags, f, ts in pts)
+    assert total_calls >= 1973 + 300
+    s = json.loads((d / "function.speedscope.json").read_text())
+    assert s["$schema"].endswith("file-format-schema.json")
+    frames = s["shared"]["frames"]
+    prof = s["profiles"][0]
+    assert prof["type"] == "sampled" and prof["unit"] == "microseconds"
+    assert len(prof["samples"]) == len(prof["weights"]) > 0
+    assert sum(prof["weights"]) == prof["endValue"]
+    for sample in prof["samples"]:
+        assert all(0 <= i < len(frames) for i in sample)
+    names = {f["name"] for f in frames}
+    assert {"fib", "consume", "worker", "leafw"} <= names

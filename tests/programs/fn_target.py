@@ -1,0 +1,77 @@
+"""Known work for the function toolkit (see tests/e2e/test_function.py)."""
+import sys
+import threading
+import time
+
+
+def spin(n):
+    x = 0
+    for i in range(n):
+        x += i
+    return x
+
+
+def a():
+    return spin(75000)
+
+
+def b():
+    return spin(25000)
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+def slowgen():
+    for i in range(3):
+        yield i
+
+
+def consume():
+    for _ in slowgen():
+        time.sleep(0.1)
+
+
+def boom(depth):
+    if depth == 0:
+        raise ValueError("deep")
+    boom(depth - 1)
+
+
+def after():
+    pass
+
+
+def catcher():
+    for _ in range(5):
+        try:
+            boom(3)
+        except ValueError:
+            pass
+    after()
+
+
+def leafw():
+    pass
+
+
+def worker():
+    for _ in range(100):
+        leafw()
+
+
+if sys.argv[1] == "split":
+    for _ in range(40):
+        a()
+        b()
+else:
+    print(fib(15))
+    consume()
+    catcher()
+    ts = [threading.Thread(target=worker) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+print("done")
