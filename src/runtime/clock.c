@@ -4,8 +4,9 @@
  * hottest path. clock_gettime costs ~23 ns here, rdtsc ~10 ns. Where the
  * kernel itself keeps time with the TSC (clocksource "tsc": invariant,
  * synchronised across CPUs), the flusher calibrates the TSC against
- * CLOCK_MONOTONIC over its first interval (at least 100 ms, so the rate is
- * known to well under 1 ppm) and publishes a conversion; until then, and on
+ * CLOCK_MONOTONIC over its first 20 ms (each reading pair is within ~30 ns,
+ * so the rate is known to a few ppm) and publishes a conversion; until
+ * then, and on
  * any other machine, events use clock_gettime. Both give nanoseconds on the
  * CLOCK_MONOTONIC time line, so durations that straddle the switch are
  * right. LOONG_CLOCK=monotonic turns the TSC off.
@@ -115,7 +116,7 @@ void rt_clock_calibrate(void)
         cal_ns = ns;
         return;
     }
-    if (ns - cal_ns < 100000000ull || tsc <= cal_tsc)
+    if (ns - cal_ns < 20000000ull || tsc <= cal_tsc)
         return;
     long double per_tick = (long double)(ns - cal_ns) / (tsc - cal_tsc);
     if (per_tick <= 0 || per_tick > 100) /* a TSC under 10 MHz: no */

@@ -96,8 +96,8 @@ static void *flusher_main(void *arg)
     while (!sigterm && !atomic_load(&rt.stop_flusher)) {
         uint64_t now = rt_now_ns();
         int wait_ms = now >= next ? 0 : (int)((next - now) / 1000000ull) + 1;
-        if (!rt_clock_is_tsc() && wait_ms > 150)
-            wait_ms = 150; /* wake once early to calibrate the clock */
+        if (!rt_clock_is_tsc() && wait_ms > 25)
+            wait_ms = 25; /* wake early to calibrate the clock */
         struct pollfd pfd = {rt.wake_fd[0], POLLIN, 0};
         if (poll(&pfd, 1, wait_ms) > 0) {
             char c[16];

@@ -51,6 +51,8 @@ typedef struct fn_frame {
     uint64_t start;
     uint64_t child;                /* time spent in callees */
     int resumed;                   /* a generator segment, not a new call */
+    loong_code_id last_code;       /* the callee seen last, and its node: */
+    uint32_t last_node;            /* loops call the same one again */
 } fn_frame;
 
 typedef struct fn_thread {

@@ -41,10 +41,22 @@ static void push(fn_state *st, fn_thread *t, loong_code_id code, uint64_t now,
         st->dropped_frames++;
         return;
     }
-    uint32_t parent = t->depth ? t->frames[t->depth - 1].node : 0;
+    uint32_t node;
+    if (t->depth) {
+        fn_frame *up = &t->frames[t->depth - 1];
+        if (up->last_code != code || !up->last_node) {
+            up->last_node = fn_tree_child(st, up->node, code);
+            up->last_code = code;
+        }
+        node = up->last_node;
+    } else {
+        node = fn_tree_child(st, 0, code);
+    }
     fn_frame *f = &t->frames[t->depth++];
-    f->node = fn_tree_child(st, parent, code);
+    f->node = node;
     f->code = code;
+    f->last_code = 0;
+    f->last_node = 0;
     f->start = now;
     f->child = 0;
     f->resumed = resumed;
