@@ -158,3 +158,19 @@ bench: all
 
 clean:
 	rm -rf build build-san
+
+# ---- fuzzing: libFuzzer on the line protocol encoder (needs clang) -------
+
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+
+$(B)/fuzz/fuzz_lp: tests/fuzz/fuzz_lp.c src/common/lp.c src/common/lp.h \
+                   tests/unit/lp_ref.h $(HEADERS)
+	@mkdir -p $(dir $@) $(B)/fuzz/corpus-lp
+	$(FUZZ_CC) $(CSTD) $(WARN) -O1 -g \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -Iinclude -Isrc -Itests/unit -o $@ tests/fuzz/fuzz_lp.c \
+	    src/common/lp.c -lm
+
+fuzz: $(B)/fuzz/fuzz_lp
+	$(B)/fuzz/fuzz_lp -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus-lp
