@@ -9,6 +9,9 @@
  *   nothing past U+10FFFF) becomes one U+FFFD;
  * - a measurement starting with '#' has it escaped ("\#"), because InfluxDB
  *   reads a line starting with '#' as a comment and drops it;
+ * - a tag or field named "time", a tag key that repeats (the runtime's
+ *   extra tags win over a point's own), and a repeated field key (the first
+ *   wins) are left out, as InfluxDB would refuse the whole line;
  * - a field with a NULL or empty key, or an unknown type, is left out like a
  *   NaN float (InfluxDB rejects the whole line otherwise).
  */
@@ -134,9 +137,16 @@ static int nonempty(const char *s)
     return s != NULL && s[0] != '\0';
 }
 
+/* "time" is InfluxDB's own column: a tag or field by that name fails the
+ * whole line. */
+static int key_ok(const char *key)
+{
+    return nonempty(key) && strcmp(key, "time") != 0;
+}
+
 static int field_ok(const loong_field *f)
 {
-    if (!nonempty(f->key))
+    if (!key_ok(f->key))
         return 0;
     switch (f->type) {
     case LOONG_FIELD_FLOAT:
@@ -207,10 +217,30 @@ static void put_value(lpw *w, const loong_field *f)
     }
 }
 
-static void put_tags(lpw *w, const loong_tag *tags, size_t n)
+static int tag_ok(const loong_tag *t)
+{
+    return key_ok(t->key) && nonempty(t->value);
+}
+
+/* A key already written (earlier in tags) or still to come from shadow
+ * (the runtime's own host/program/pid): a repeated tag key fails the line. */
+static int tag_repeated(const loong_tag *tags, size_t i,
+                        const loong_tag *shadow, size_t nshadow)
+{
+    for (size_t j = 0; j < i; j++)
+        if (tag_ok(&tags[j]) && !strcmp(tags[j].key, tags[i].key))
+            return 1;
+    for (size_t j = 0; j < nshadow; j++)
+        if (tag_ok(&shadow[j]) && !strcmp(shadow[j].key, tags[i].key))
+            return 1;
+    return 0;
+}
+
+static void put_tags(lpw *w, const loong_tag *tags, size_t n,
+                     const loong_tag *shadow, size_t nshadow)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!nonempty(tags[i].key) || !nonempty(tags[i].value))
+        if (!tag_ok(&tags[i]) || tag_repeated(tags, i, shadow, nshadow))
             continue;
         w_putc(w, ',');
         put_text(w, tags[i].key, LP_MAX_NAME, TEXT_KEY);
@@ -225,6 +255,12 @@ static void put_fields(lpw *w, const loong_field *fields, size_t n)
 
     for (size_t i = 0; i < n; i++) {
         if (!field_ok(&fields[i]))
+            continue;
+        int repeated = 0; /* the first of a repeated field key wins */
+        for (size_t j = 0; j < i && !repeated; j++)
+            repeated = field_ok(&fields[j]) &&
+                       !strcmp(fields[j].key, fields[i].key);
+        if (repeated)
             continue;
         w_putc(w, sep);
         put_text(w, fields[i].key, LP_MAX_NAME, TEXT_KEY);
@@ -260,8 +296,8 @@ ssize_t lp_encode(char *out, size_t cap, const loong_point *point,
     if (out == NULL)
         return LOONG_ETRUNC;
     put_text(&w, point->measurement, LP_MAX_NAME, TEXT_MEASUREMENT);
-    put_tags(&w, point->tags, point->ntags);
-    put_tags(&w, extra_tags, nextra);
+    put_tags(&w, point->tags, point->ntags, extra_tags, nextra);
+    put_tags(&w, extra_tags, nextra, NULL, 0);
     put_fields(&w, point->fields, point->nfields);
     if (ts_ns != 0) {
         char tmp[LP_TS_MAX + 1];

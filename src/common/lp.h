@@ -10,7 +10,9 @@
  * - string field values: '"' and '\' are escaped;
  * - names and tag values are cut at LP_MAX_NAME bytes, string fields at
  *   LP_MAX_STRING bytes, on a UTF-8 boundary;
- * - tags with an empty key or value are left out (InfluxDB rejects them);
+ * - tags with an empty key or value are left out (InfluxDB rejects them),
+ *   and so are tags and fields named "time", repeated tag keys (extra_tags
+ *   win over the point's own) and repeated field keys (the first wins);
  * - float fields that are NaN or infinite are left out; a point left with
  *   no field is refused (LOONG_EINVAL);
  * - unsigned fields are written as integers ("i"), clamped to INT64_MAX,

@@ -482,7 +482,7 @@ static inline int ref_nonempty(const char *s)
 
 static inline int ref_field_valid(const loong_field *f)
 {
-    if (!ref_nonempty(f->key))
+    if (!ref_nonempty(f->key) || strcmp(f->key, "time") == 0)
         return 0;
     if (f->type == LOONG_FIELD_FLOAT)
         return isfinite(f->v.f);
@@ -544,12 +544,32 @@ static inline int ref_check_field(const loong_field *f, const ref_field *g,
     }
 }
 
+/* A tag lp.h promises to write: non-empty key and value, not "time". */
+static inline int ref_tag_kept(const loong_tag *t)
+{
+    return ref_nonempty(t->key) && ref_nonempty(t->value) &&
+           strcmp(t->key, "time") != 0;
+}
+
+/* Does a kept tag among tags[0..n) have this key? */
+static inline int ref_has_key(const loong_tag *tags, size_t n,
+                              const char *key)
+{
+    for (size_t j = 0; j < n; j++)
+        if (ref_tag_kept(&tags[j]) && strcmp(tags[j].key, key) == 0)
+            return 1;
+    return 0;
+}
+
+/* later: tags that take precedence (the point's tags lose to extra_tags) */
 static inline int ref_check_tags(const loong_tag *tags, size_t n,
+                                 const loong_tag *later, size_t nlater,
                                  const ref_line *L, size_t *k, char *why,
                                  size_t whylen)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!ref_nonempty(tags[i].key) || !ref_nonempty(tags[i].value))
+        if (!ref_tag_kept(&tags[i]) || ref_has_key(tags, i, tags[i].key) ||
+            ref_has_key(later, nlater, tags[i].key))
             continue;
         if (*k >= L->ntags)
             return ref_why(why, whylen, "too few tags (%zu)", L->ntags);
@@ -570,14 +590,21 @@ static inline int ref_check_line(const loong_point *pt,
 
     if (!ref_same_text(&L->meas, pt->measurement, LP_MAX_NAME))
         return ref_why(why, whylen, "measurement differs");
-    if (ref_check_tags(pt->tags, pt->ntags, L, &k, why, whylen) < 0 ||
-        ref_check_tags(extra, nextra, L, &k, why, whylen) < 0)
+    if (ref_check_tags(pt->tags, pt->ntags, extra, nextra, L, &k, why,
+                       whylen) < 0 ||
+        ref_check_tags(extra, nextra, NULL, 0, L, &k, why, whylen) < 0)
         return -1;
     if (k != L->ntags)
         return ref_why(why, whylen, "%zu tags, want %zu", L->ntags, k);
     k = 0;
     for (size_t i = 0; i < pt->nfields; i++) {
         if (!ref_field_valid(&pt->fields[i]))
+            continue;
+        int seen = 0; /* a repeated field key: the first one is kept */
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = ref_field_valid(&pt->fields[j]) &&
+                   strcmp(pt->fields[j].key, pt->fields[i].key) == 0;
+        if (seen)
             continue;
         if (k >= L->nfields)
             return ref_why(why, whylen, "too few fields (%zu)", L->nfields);

@@ -574,6 +574,27 @@ static void test_float_round_trip(void)
     CHECK_EQ_INT(bad, 0);
 }
 
+/* Lines InfluxDB would refuse whole: "time" keys, repeated keys. */
+static void test_refused_keys(void)
+{
+    loong_tag t[] = {{"time", "x"}, {"a", "1"}, {"a", "2"}, {"host", "me"}};
+    loong_field f[] = {{"time", LOONG_FIELD_INT, {.i = 1}},
+                       {"v", LOONG_FIELD_INT, {.i = 2}},
+                       {"v", LOONG_FIELD_INT, {.i = 3}}};
+    expect_line("m", t, 4, f, 3, 0, "m,a=1,host=me v=2i\n");
+    /* the runtime's tags win over a point's own tag of the same key */
+    loong_tag extra[] = {{"host", "box"}, {"pid", "7"}};
+    loong_point pt = {"m", t, 4, f, 3, 0};
+    char why[256];
+    ssize_t n = lp_encode(out, sizeof out, &pt, extra, 2, 5);
+    if (!CHECK(ref_verify(&pt, extra, 2, 5, n, out, why, sizeof why) == 0))
+        fprintf(stderr, "    %s\n", why);
+    const char *want = "m,a=1,host=box,pid=7 v=2i 5\n";
+    CHECK_EQ_MEM(out, n > 0 ? (size_t)n : 0, want, strlen(want));
+    /* a point whose only field is "time" has no field */
+    CHECK_EQ_INT(enc("m", NULL, 0, f, 1, 0), LOONG_EINVAL);
+}
+
 int main(void)
 {
     test_basic();
@@ -583,6 +604,7 @@ int main(void)
     test_nan_inf_and_bad_fields();
     test_measurement_required();
     test_tags();
+    test_refused_keys();
     test_truncation();
     test_etrunc();
     test_encoded_max_worst_cases();
