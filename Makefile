@@ -70,12 +70,15 @@ $(B)/bin/loong: $(CLI_OBJS) $(COMMON_OBJS)
 
 # ---- toolkits: compiled WITHOUT Python's include path -------------------
 
+# libraries a toolkit links with (Debian -dev packages)
+TOOLKIT_LIBS_function = -lz
+
 toolkits: $(TOOLKITS:%=$(LIBDIR)/toolkits/%.so)
 $(LIBDIR)/toolkits/%.so: $(HEADERS) $$(wildcard src/toolkits/$$*/*.c src/toolkits/$$*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN_FLAGS) -fPIC -fvisibility=hidden \
 	    -pthread -Iinclude $(CFLAGS) -shared -o $@ \
-	    $(filter %.c,$^) $(LDFLAGS_ALL)
+	    $(filter %.c,$^) $(LDFLAGS_ALL) $(TOOLKIT_LIBS_$*)
 
 # ---- runtime: one build per CPython minor -------------------------------
 

@@ -7,7 +7,7 @@ PREFIX=${1:-$HOME/.local}
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 need=""
-for p in build-essential python3 python3-pytest; do
+for p in build-essential zlib1g-dev python3 python3-pytest; do
     dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
 done
 if [ -n "$need" ]; then

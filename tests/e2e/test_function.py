@@ -108,3 +108,106 @@ def test_points_and_speedscope(python, tmp_path):
         assert all(0 <= i < len(frames) for i in sample)
     names = {f["name"] for f in frames}
     assert {"fib", "consume", "worker", "leafw"} <= names
+
+
+# ---- pprof, read back with a protobuf wire decoder written here ----------
+
+def _varint(buf, i):
+    shift = value = 0
+    while True:
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, i
+
+
+def _fields(buf):
+    """(field number, wire type, value) of one protobuf message."""
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        num, wt = key >> 3, key & 7
+        if wt == 0:
+            v, i = _varint(buf, i)
+        elif wt == 2:
+            n, i = _varint(buf, i)
+            v, i = buf[i:i + n], i + n
+        elif wt == 1:
+            v, i = int.from_bytes(buf[i:i + 8], "little"), i + 8
+        elif wt == 5:
+            v, i = int.from_bytes(buf[i:i + 4], "little"), i + 4
+        else:
+            raise AssertionError("wire type %d" % wt)
+        yield num, wt, v
+
+
+def _packed(v):
+    out, i = [], 0
+    while i < len(v):
+        x, i = _varint(v, i)
+        out.append(x)
+    return out
+
+
+def read_pprof(path):
+    import gzip
+    raw = gzip.decompress(path.read_bytes())
+    prof = {"sample_type": [], "sample": [], "location": {}, "function": {},
+            "strings": []}
+    for num, wt, v in _fields(raw):
+        if num == 1:
+            d = dict((n, x) for n, _, x in _fields(v))
+            prof["sample_type"].append((d[1], d[2]))
+        elif num == 2:
+            locs, vals = [], []
+            for n, w, x in _fields(v):
+                if n == 1:
+                    locs += _packed(x) if w == 2 else [x]
+                elif n == 2:
+                    vals += _packed(x) if w == 2 else [x]
+            prof["sample"].append((locs, vals))
+        elif num == 4:
+            d = {}
+            for n, w, x in _fields(v):
+                if n == 4:
+                    d["line"] = dict((a, b) for a, _, b in _fields(x))
+                else:
+                    d[n] = x
+            prof["location"][d[1]] = d
+        elif num == 5:
+            d = dict((n, x) for n, _, x in _fields(v))
+            prof["function"][d[1]] = d
+        elif num == 6:
+            prof["strings"].append(v.decode())
+        elif num in (9, 10):
+            prof[num] = v
+    return prof
+
+
+def test_pprof_reads_back(python, tmp_path):
+    d = profile(python, tmp_path, "counts")
+    p = read_pprof(d / "function.pb.gz")
+    s = p["strings"]
+    assert s[0] == ""
+    assert [(s[a], s[b]) for a, b in p["sample_type"]] == \
+        [("calls", "count"), ("wall", "nanoseconds")]
+    assert p[9] > 1.6e18 and p[10] > 0.3e9  # start, duration (>= sleeps)
+    name_of = {fid: s[f[2]] for fid, f in p["function"].items()}
+    calls = {}
+    for locs, vals in p["sample"]:
+        assert len(vals) == 2 and locs
+        for loc in locs:
+            assert loc in p["location"]
+        leaf = name_of[p["location"][locs[0]]["line"][1]]
+        calls[leaf] = calls.get(leaf, 0) + vals[0]
+    t = table(d)
+    for fn in ("fib", "boom", "leafw", "worker", "after", "slowgen"):
+        assert calls[fn] == t[fn]["calls"], fn
+    # the stacks are leaf first: worker -> leafw
+    paths = [[name_of[p["location"][l]["line"][1]] for l in locs]
+             for locs, _ in p["sample"]]
+    assert any(pth[:2] == ["leafw", "worker"] for pth in paths)
+    for f in p["function"].values():
+        assert s[f[4]].endswith("fn_target.py") or s[f[4]]

@@ -14,6 +14,9 @@ static void on_tick(void *state, const loong_tick_event *ev)
             rc = fn_write_collapsed(st);
         if (rc == 0)
             rc = fn_write_speedscope(st);
+        if (rc == 0)
+            rc = fn_write_pprof(st, st->start_wall_ns,
+                                ev->t_ns - st->start_ns);
         if (rc < 0)
             st->api->log(st->tk, LOONG_LOG_ERROR, "writing profiles: %s",
                          st->api->strerror(rc));
@@ -50,6 +53,8 @@ static int function_load(loong_toolkit *tk, const loong_api *api,
     st->api = api;
     st->top = top;
     st->cpu = !strcmp(clock, "cpu");
+    st->start_wall_ns = api->wall_ns();
+    st->start_ns = api->now_ns();
     int rc = fn_tree_init(st);
     loong_callbacks cb = {0};
     cb.call = fn_on_call;

@@ -78,6 +78,7 @@ typedef struct fn_state {
     fn_func *funcs[FN_MAX_CHUNKS];
     fn_thread *threads[FN_MAX_THREADS];
     uint64_t dropped_frames;       /* deeper than FN_MAX_DEPTH */
+    uint64_t start_wall_ns, start_ns;
     fn_slow *slow;
 } fn_state;
 
@@ -97,6 +98,9 @@ void fn_threads_free(fn_state *st);
 void fn_emit_points(fn_state *st, uint64_t wall_ns);
 int fn_write_collapsed(fn_state *st);
 int fn_write_table(fn_state *st);
+
+/* pprof.c */
+int fn_write_pprof(fn_state *st, uint64_t start_wall_ns, uint64_t dur_ns);
 int fn_write_speedscope(fn_state *st);
 
 static inline void fn_add(_Atomic uint64_t *a, uint64_t v)
