@@ -4,6 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* "50ms", "2s", "250us", "1.5s" to nanoseconds; 0 when malformed. */
+static uint64_t duration_ns(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    double unit = !strcmp(end, "us")   ? 1e3
+                  : !strcmp(end, "ms") ? 1e6
+                  : !strcmp(end, "s")  ? 1e9
+                                       : 0;
+    if (end == s || unit == 0 || !(v > 0) || v * unit > 3.6e12)
+        return 0;
+    return (uint64_t)(v * unit);
+}
+
 static void on_tick(void *state, const loong_tick_event *ev)
 {
     fn_state *st = state;
@@ -17,6 +31,8 @@ static void on_tick(void *state, const loong_tick_event *ev)
         if (rc == 0)
             rc = fn_write_pprof(st, st->start_wall_ns,
                                 ev->t_ns - st->start_ns);
+        if (rc == 0 && st->slow)
+            rc = fn_slow_write(st->slow, st);
         if (rc < 0)
             st->api->log(st->tk, LOONG_LOG_ERROR, "writing profiles: %s",
                          st->api->strerror(rc));
@@ -35,6 +51,13 @@ static int function_load(loong_toolkit *tk, const loong_api *api,
     const char *mode = api->option(tk, "mode", "trace");
     const char *clock = api->option(tk, "clock", "wall");
     int top = atoi(api->option(tk, "top", "20"));
+    const char *slow = api->option(tk, "slow", "");
+    uint64_t slow_ns = *slow ? duration_ns(slow) : 0;
+    if (*slow && (!slow_ns || !strcmp(clock, "cpu"))) {
+        api->log(tk, LOONG_LOG_ERROR, "slow=%s: a duration such as 50ms, "
+                 "with clock=wall", slow);
+        return LOONG_EOPTION;
+    }
     if (strcmp(mode, "trace") != 0) {
         api->log(tk, LOONG_LOG_ERROR, "mode=%s: only trace is available",
                  mode);
@@ -56,6 +79,9 @@ static int function_load(loong_toolkit *tk, const loong_api *api,
     st->start_wall_ns = api->wall_ns();
     st->start_ns = api->now_ns();
     int rc = fn_tree_init(st);
+    if (rc == 0 && slow_ns &&
+        !(st->slow = fn_slow_new(slow_ns, st->start_wall_ns - st->start_ns)))
+        rc = LOONG_ENOMEM;
     loong_callbacks cb = {0};
     cb.call = fn_on_call;
     cb.thread = fn_on_thread;
@@ -66,6 +92,7 @@ static int function_load(loong_toolkit *tk, const loong_api *api,
                                             LOONG_CAP_TICK)) < 0 ||
         (rc = api->set_filter(tk, api->option(tk, "include", NULL),
                               api->option(tk, "exclude", NULL))) < 0) {
+        fn_slow_free(st->slow);
         fn_tree_free(st);
         free(st);
         return rc;
@@ -78,6 +105,7 @@ static void function_unload(loong_toolkit *tk, void *state)
     (void)tk;
     fn_state *st = state;
     fn_threads_free(st);
+    fn_slow_free(st->slow);
     fn_tree_free(st);
     free(st);
 }
@@ -86,6 +114,7 @@ static const loong_option_def options[] = {
     {"mode", "trace", "trace: every call (deterministic)"},
     {"clock", "wall", "wall or cpu (thread CPU time; slower)"},
     {"top", "20", "functions per interval point, the rest as 'other'"},
+    {"slow", "", "keep calls longer than this (e.g. 50ms) with their callees"},
     {"include", "", "only these modules or file globs, '|'-separated"},
     {"exclude", "", "not these modules or file globs, '|'-separated"},
     {NULL, NULL, NULL},

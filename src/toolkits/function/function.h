@@ -56,6 +56,7 @@ typedef struct fn_frame {
 } fn_frame;
 
 typedef struct fn_thread {
+    loong_thread_id id;
     int depth;                     /* frames in use (may exceed the array) */
     fn_frame frames[FN_MAX_DEPTH];
     uint32_t *active;              /* recursion depth per code, by id */
@@ -98,6 +99,15 @@ void fn_threads_free(fn_state *st);
 void fn_emit_points(fn_state *st, uint64_t wall_ns);
 int fn_write_collapsed(fn_state *st);
 int fn_write_table(fn_state *st);
+
+/* slow.c */
+fn_slow *fn_slow_new(uint64_t threshold_ns, uint64_t wall_offset);
+void fn_slow_free(fn_slow *s);
+void fn_slow_completed(fn_slow *s, loong_thread_id th, loong_code_id code,
+                       uint32_t depth, uint64_t start, uint64_t dur);
+void fn_slow_thread_end(fn_slow *s, loong_thread_id th);
+int fn_slow_write(fn_slow *s, fn_state *st);
+uint32_t fn_slow_count(fn_slow *s);
 
 /* pprof.c */
 int fn_write_pprof(fn_state *st, uint64_t start_wall_ns, uint64_t dur_ns);

@@ -11,6 +11,8 @@ static fn_thread *thread_of(fn_state *st, loong_thread_id id)
     fn_thread *t = st->threads[id];
     if (!t) {
         t = calloc(1, sizeof *t);
+        if (t)
+            t->id = id;
         st->threads[id] = t;
     }
     return t;
@@ -92,6 +94,9 @@ static void pop(fn_state *st, fn_thread *t, uint64_t now)
     }
     if (a && *a)
         (*a)--;
+    if (st->slow)
+        fn_slow_completed(st->slow, t->id, f->code, (uint32_t)t->depth,
+                          f->start, dur);
     if (t->depth > 0 && t->depth <= FN_MAX_DEPTH)
         t->frames[t->depth - 1].child += dur;
 }
@@ -144,6 +149,8 @@ void fn_on_thread(void *state, const loong_thread_event *ev)
     while (t->depth > 0) /* frames cut short by the thread's end */
         pop(st, t, now);
     st->threads[ev->thread] = NULL;
+    if (st->slow)
+        fn_slow_thread_end(st->slow, ev->thread);
     free(t->active);
     free(t);
 }
