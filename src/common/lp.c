@@ -217,6 +217,20 @@ static void put_value(lpw *w, const loong_field *f)
     }
 }
 
+/* Keys are compared as they are written, sanitised and cut: "a\n" and
+ * "a\t" both become "a " and would repeat a key all the same. */
+static int same_key(const char *a, const char *b)
+{
+    char ba[2 * LP_MAX_NAME], bb[2 * LP_MAX_NAME];
+    lpw wa = {ba, sizeof ba, 0, 0}, wb = {bb, sizeof bb, 0, 0};
+
+    if (strcmp(a, b) == 0)
+        return 1;
+    put_text(&wa, a, LP_MAX_NAME, TEXT_KEY);
+    put_text(&wb, b, LP_MAX_NAME, TEXT_KEY);
+    return wa.len == wb.len && memcmp(ba, bb, wa.len) == 0;
+}
+
 static int tag_ok(const loong_tag *t)
 {
     return key_ok(t->key) && nonempty(t->value);
@@ -228,10 +242,10 @@ static int tag_repeated(const loong_tag *tags, size_t i,
                         const loong_tag *shadow, size_t nshadow)
 {
     for (size_t j = 0; j < i; j++)
-        if (tag_ok(&tags[j]) && !strcmp(tags[j].key, tags[i].key))
+        if (tag_ok(&tags[j]) && same_key(tags[j].key, tags[i].key))
             return 1;
     for (size_t j = 0; j < nshadow; j++)
-        if (tag_ok(&shadow[j]) && !strcmp(shadow[j].key, tags[i].key))
+        if (tag_ok(&shadow[j]) && same_key(shadow[j].key, tags[i].key))
             return 1;
     return 0;
 }
@@ -259,7 +273,7 @@ static void put_fields(lpw *w, const loong_field *fields, size_t n)
         int repeated = 0; /* the first of a repeated field key wins */
         for (size_t j = 0; j < i && !repeated; j++)
             repeated = field_ok(&fields[j]) &&
-                       !strcmp(fields[j].key, fields[i].key);
+                       same_key(fields[j].key, fields[i].key);
         if (repeated)
             continue;
         w_putc(w, sep);

@@ -551,12 +551,23 @@ static inline int ref_tag_kept(const loong_tag *t)
            strcmp(t->key, "time") != 0;
 }
 
+/* The same key once written (sanitised and cut)? */
+static inline int ref_same_key(const char *a, const char *b)
+{
+    char *sa = ref_sanitize(a, LP_MAX_NAME), *sb = ref_sanitize(b, LP_MAX_NAME);
+    int same = strcmp(sa, sb) == 0;
+
+    free(sa);
+    free(sb);
+    return same;
+}
+
 /* Does a kept tag among tags[0..n) have this key? */
 static inline int ref_has_key(const loong_tag *tags, size_t n,
                               const char *key)
 {
     for (size_t j = 0; j < n; j++)
-        if (ref_tag_kept(&tags[j]) && strcmp(tags[j].key, key) == 0)
+        if (ref_tag_kept(&tags[j]) && ref_same_key(tags[j].key, key))
             return 1;
     return 0;
 }
@@ -603,7 +614,7 @@ static inline int ref_check_line(const loong_point *pt,
         int seen = 0; /* a repeated field key: the first one is kept */
         for (size_t j = 0; j < i && !seen; j++)
             seen = ref_field_valid(&pt->fields[j]) &&
-                   strcmp(pt->fields[j].key, pt->fields[i].key) == 0;
+                   ref_same_key(pt->fields[j].key, pt->fields[i].key);
         if (seen)
             continue;
         if (k >= L->nfields)
@@ -617,6 +628,41 @@ static inline int ref_check_line(const loong_point *pt,
         return ref_why(why, whylen, "%zu fields, want %zu", L->nfields, k);
     if (ts == 0 ? L->has_ts : !L->has_ts || L->ts != ts)
         return ref_why(why, whylen, "timestamp differs");
+    return 0;
+}
+
+/* InfluxDB's own rules on a parsed line, whatever the point was: no tag or
+ * field key "time", no tag key twice, no field key twice. Checked on the
+ * keys as written, so two inputs that only become equal once sanitised or
+ * cut ("a\n" and "a\t" are both "a ") are caught too. */
+static inline int ref_same_str(const ref_str *a, const ref_str *b)
+{
+    return a->n == b->n && memcmp(a->p, b->p, a->n) == 0;
+}
+
+static inline int ref_influx_rules(const ref_line *L, char *why,
+                                   size_t whylen)
+{
+    static const ref_str time_key = {"time", 4};
+
+    for (size_t i = 0; i < L->ntags; i++) {
+        if (ref_same_str(&L->tag_keys[i], &time_key))
+            return ref_why(why, whylen, "tag key \"time\"");
+        for (size_t j = 0; j < i; j++) {
+            if (ref_same_str(&L->tag_keys[i], &L->tag_keys[j]))
+                return ref_why(why, whylen, "tags %zu and %zu have the "
+                               "same key", j, i);
+        }
+    }
+    for (size_t i = 0; i < L->nfields; i++) {
+        if (ref_same_str(&L->fields[i].key, &time_key))
+            return ref_why(why, whylen, "field key \"time\"");
+        for (size_t j = 0; j < i; j++) {
+            if (ref_same_str(&L->fields[i].key, &L->fields[j].key))
+                return ref_why(why, whylen, "fields %zu and %zu have the "
+                               "same key", j, i);
+        }
+    }
     return 0;
 }
 
@@ -650,7 +696,9 @@ static inline int ref_verify(const loong_point *pt, const loong_tag *extra,
     if (ref_parse(out, (size_t)rc, &L) < 0) {
         res = ref_why(why, whylen, "parser: %s", L.err);
     } else {
-        res = ref_check_line(pt, extra, nextra, ts, &L, why, whylen);
+        res = ref_influx_rules(&L, why, whylen);
+        if (res == 0)
+            res = ref_check_line(pt, extra, nextra, ts, &L, why, whylen);
     }
     ref_line_free(&L);
     return res;

@@ -593,6 +593,37 @@ static void test_refused_keys(void)
     CHECK_EQ_MEM(out, n > 0 ? (size_t)n : 0, want, strlen(want));
     /* a point whose only field is "time" has no field */
     CHECK_EQ_INT(enc("m", NULL, 0, f, 1, 0), LOONG_EINVAL);
+
+    /* keys that differ only until written are repeated keys too: control
+     * characters become a space, bad bytes U+FFFD, long keys are cut */
+    {
+        char *k1 = repeat("k", LP_MAX_NAME + 1), *k2 = repeat("k", 1500);
+        char *k3 = repeat("k", LP_MAX_NAME - 1);
+        char *want2 = malloc(4 * LP_MAX_NAME);
+        loong_tag t2[] = {{"a\n", "1"}, {"a\t", "2"}, {"\xFF", "3"},
+                          {"\xFE", "4"}, {k1, "5"}, {k2, "6"}, {k3, "7"},
+                          {"pid\x7F", "8"}};
+        loong_tag extra2[] = {{"pid ", "9"}};
+        loong_field f2[] = {{"v\x01", LOONG_FIELD_INT, {.i = 1}},
+                            {"v\x02", LOONG_FIELD_INT, {.i = 2}},
+                            {k1, LOONG_FIELD_INT, {.i = 3}},
+                            {k2, LOONG_FIELD_INT, {.i = 4}}};
+        loong_point pt2 = {"m", t2, 8, f2, 4, 0};
+        if (want2 == NULL)
+            abort();
+        n = lp_encode(out, sizeof out, &pt2, extra2, 1, 0);
+        if (!CHECK(ref_verify(&pt2, extra2, 1, 0, n, out, why,
+                              sizeof why) == 0))
+            fprintf(stderr, "    %s\n", why);
+        snprintf(want2, 4 * LP_MAX_NAME,
+                 "m,a\\ =1,\xEF\xBF\xBD=3,%s=5,%s=7,pid\\ =9 v\\ =1i,%s=3i\n",
+                 k2 + 1500 - LP_MAX_NAME, k3, k2 + 1500 - LP_MAX_NAME);
+        CHECK_EQ_MEM(out, n > 0 ? (size_t)n : 0, want2, strlen(want2));
+        free(k1);
+        free(k2);
+        free(k3);
+        free(want2);
+    }
 }
 
 int main(void)
