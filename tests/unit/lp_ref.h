@@ -554,11 +554,11 @@ static inline int ref_tag_kept(const loong_tag *t)
 /* The same key once written (sanitised and cut)? */
 static inline int ref_same_key(const char *a, const char *b)
 {
-    char *sa = ref_sanitize(a, LP_MAX_NAME), *sb = ref_sanitize(b, LP_MAX_NAME);
-    int same = strcmp(sa, sb) == 0;
+    char *ka = ref_sanitize(a, LP_MAX_NAME), *kb = ref_sanitize(b, LP_MAX_NAME);
+    int same = strcmp(ka, kb) == 0;
 
-    free(sa);
-    free(sb);
+    free(ka);
+    free(kb);
     return same;
 }
 
