@@ -2,6 +2,7 @@
 or a refusing load are turned away with a clear message, nothing changed."""
 import hashlib
 import json
+import os
 import subprocess
 
 import pytest
@@ -10,7 +11,9 @@ from conftest import (LIBDIR, LOONG, PROGRAMS, PYTHONS, ROOT, base_env,
                       loong_cmd, only_proc_dir, points_of, field_sum, run)
 
 VARIANTS = {1: "newer ABI major", 2: "newer ABI minor", 3: "no entry",
-            4: "refuses"}
+            4: "refuses", 5: "registers then refuses", 6: "bad name",
+            7: "no load function", 8: "entry returns NULL",
+            9: "needs a CPython symbol"}
 
 
 @pytest.fixture(scope="session")
@@ -104,3 +107,142 @@ def test_one_binary_for_every_interpreter(tmp_path):
     nm = subprocess.run(["nm", "-D", "--undefined-only", str(so)],
                         capture_output=True, text=True, check=True).stdout
     assert "Py" not in nm
+
+
+# ---- more: every refusal is one clear line; refusals undo everything -----
+
+CLI_REFUSED = {1: ["ABI 2.0", "ABI 1.0"], 2: ["ABI 1.1", "newer"],
+               3: ["loong_toolkit_entry"], 6: ["Bad Name!"],
+               7: ["no load function"], 8: ["no definition"],
+               9: ["Py_IsInitialized"]}
+
+
+@pytest.mark.parametrize("variant", sorted(CLI_REFUSED))
+def test_cli_refusal_is_one_line_naming_the_file(tmp_path, bad_sos, variant):
+    marker = tmp_path / "ran"
+    out = tmp_path / "o"
+    r = run([LOONG, "run", "-o", out, "-t", bad_sos[variant], "--",
+             "/bin/sh", "-c", "touch %s" % marker])
+    err = r.stderr.decode()
+    assert r.returncode == 2 and not r.stdout
+    assert err.startswith("loong: ") and err.count("\n") == 1, err
+    assert str(bad_sos[variant]) in err
+    for needle in CLI_REFUSED[variant]:
+        assert needle in err, (needle, err)
+    assert not marker.exists() and not out.exists()
+
+
+def test_not_an_elf_file_is_refused(tmp_path):
+    junk = tmp_path / "junk.so"
+    junk.write_bytes(b"\x7fELF but not really\n")
+    marker = tmp_path / "ran"
+    r = run([LOONG, "run", "-o", tmp_path / "o", "-t", junk, "--",
+             "/bin/sh", "-c", "touch %s" % marker])
+    err = r.stderr.decode()
+    assert r.returncode == 2 and err.count("\n") == 1 and str(junk) in err
+    assert not marker.exists()
+
+
+def test_toolkits_lists_refused_ones_as_errors(tmp_path, bad_sos):
+    """`loong toolkits` with refused toolkits in the search path: each is
+    one `NAME<TAB>-<TAB>error: ...` line, the good ones still listed,
+    exit status 1."""
+    d = tmp_path / "tk"
+    d.mkdir()
+    names = {}
+    for v in CLI_REFUSED:
+        name = "bad%d" % v
+        (d / (name + ".so")).symlink_to(bad_sos[v])
+        names[name] = v
+    r = run([LOONG, "toolkits"], env=base_env(LOONG_TOOLKIT_PATH=d))
+    assert r.returncode == 1
+    rows = {l.split("\t")[0]: l.split("\t")
+            for l in r.stdout.decode().splitlines()}
+    assert rows["example"][1] == "1.0"
+    for name, v in names.items():
+        assert rows[name][1] == "-" and rows[name][2].startswith("error: ")
+        assert CLI_REFUSED[v][0] in rows[name][2], rows[name]
+
+
+def test_refusing_load_undoes_its_callbacks(python, tmp_path, bad_sos):
+    """Variant 5 registers callbacks that abort() and every capability,
+    then refuses: the program must run exactly as without loong."""
+    args = [python, PROGRAMS / "threads.py", "3", "200"]
+    plain = run(args)
+    prof = run(loong_cmd(tmp_path / "out", str(bad_sos[5]), interval="5ms")
+               + args)
+    assert (prof.stdout, prof.stderr, prof.returncode) == \
+        (plain.stdout, plain.stderr, plain.returncode)
+    d = only_proc_dir(tmp_path / "out")
+    m = json.loads((d / "meta.json").read_text())
+    assert m["toolkits"] == [] and m["exit"] == "exit"
+    log = (d / "loong.log").read_text()
+    assert str(bad_sos[5]) in log and "refused to load" in log
+
+
+LOAD_UNDO = r"""
+import gc, sys, threading, loong
+try:
+    loong.load(sys.argv[1])
+except RuntimeError as e:
+    print("RuntimeError", e)
+st = loong.status()
+print(st["toolkits"], st["hooks"])
+def f():
+    return 1
+sum(f() for _ in range(1000))
+t = threading.Thread(target=f); t.start(); t.join()
+gc.collect()
+loong.load("example", top=1000)
+for _ in range(42):
+    f()
+print([t["name"] for t in loong.status()["toolkits"]])
+"""
+
+
+def test_load_from_code_refusal_undoes_everything(python, tmp_path,
+                                                  bad_sos):
+    env = base_env(PYTHONPATH=LIBDIR / "python", LOONG_OUT=tmp_path,
+                   LOONG_INTERVAL_MS=5)
+    r = run([python, "-c", LOAD_UNDO, str(bad_sos[5])], env=env)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode().splitlines()
+    assert lines[0].startswith("RuntimeError loong: ")
+    assert "refused to load" in lines[0]
+    assert lines[1] == "[] 0"          # nothing loaded, no hook installed
+    assert lines[2] == "['example']"   # and loong still works afterwards
+    d = only_proc_dir(tmp_path)
+    counts = {l.split("\t")[1]: int(l.split("\t")[0])
+              for l in (d / "example.txt").read_text().splitlines()}
+    assert counts["f"] == 42
+
+
+WHICH_FILES = """
+import os, loong, loong._runtime
+print(os.path.basename(loong._runtime.__file__))
+print(loong.status()["toolkits"][0]["path"])
+"""
+
+
+def test_same_file_same_bytes_on_each_interpreter(tmp_path):
+    """The example.so each interpreter loads is one file: same real path,
+    same bytes, and each interpreter's own runtime build loaded it."""
+    so = LIBDIR / "toolkits" / "example.so"
+    before = so.read_bytes()
+    seen = {}
+    for ver, python in sorted(PYTHONS.items()):
+        out = tmp_path / ver
+        r = run(loong_cmd(out, "example") + [python, "-c", WHICH_FILES])
+        assert r.returncode == 0, r.stderr
+        rt, path = r.stdout.decode().splitlines()
+        assert rt.startswith("_runtime.cpython-%s" % ver.replace(".", ""))
+        seen[ver] = path
+        d = only_proc_dir(out)
+        assert field_sum(points_of(d / "metrics.lp", "loong_example"),
+                         "calls") > 0
+    assert len(set(seen.values())) == 1, seen
+    assert os.path.samefile(next(iter(seen.values())), so)
+    assert so.read_bytes() == before
+    for want in ("3.8", "3.13"):
+        if want in PYTHONS:
+            assert want in seen

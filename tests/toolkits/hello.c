@@ -1,5 +1,9 @@
 /* hello: the toolkit of docs/writing-a-toolkit.md, built out of tree
- * against the installed headers by tests/e2e/test_out_of_tree.py. */
+ * against the installed headers by tests/e2e/test_out_of_tree.py.
+ * Counts Python function starts; emits the running count as the field
+ * "starts" of the point "hello" every interval, and writes it to hello.txt
+ * at the final tick. Option include=GLOBS restricts it to some code (so a
+ * test can know the exact count). */
 #include <loong/loong.h>
 
 #include <stdatomic.h>
@@ -36,6 +40,7 @@ static int hello_load(loong_toolkit *tk, const loong_api *api,
                       const loong_options *opts)
 {
     (void)opts;
+    const char *include = api->option(tk, "include", NULL);
     hello *h = calloc(1, sizeof *h);
     if (!h)
         return LOONG_ENOMEM;
@@ -47,6 +52,8 @@ static int hello_load(loong_toolkit *tk, const loong_api *api,
     api->set_state(tk, h);
     api->set_callbacks(tk, &cb, sizeof cb);
     int rc = api->add_capabilities(tk, LOONG_CAP_CALLS | LOONG_CAP_TICK);
+    if (rc >= 0 && include && *include)
+        rc = api->set_filter(tk, include, NULL);
     if (rc < 0)
         free(h);
     return rc;
@@ -58,7 +65,10 @@ static void hello_unload(loong_toolkit *tk, void *state)
     free(state);
 }
 
-static const loong_option_def options[] = {{NULL, NULL, NULL}};
+static const loong_option_def options[] = {
+    {"include", NULL, "only these modules or file globs"},
+    {NULL, NULL, NULL},
+};
 
 static const loong_toolkit_def def = {
     LOONG_TOOLKIT_DEF_HEADER,
