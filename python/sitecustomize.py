@@ -55,10 +55,13 @@ def _loong_chain(here):
 def _loong_bootstrap():
     here = _os.path.dirname(_os.path.abspath(__file__))
     rt = _loong_import()  # while our folder is still on sys.path
-    try:
-        _sys.path.remove(here)
-    except ValueError:
-        pass
+    if _os.environ.get("LOONG_OUT"):
+        # loong run put it there; someone who set PYTHONPATH to use
+        # `import loong` keeps it
+        try:
+            _sys.path.remove(here)
+        except ValueError:
+            pass
     try:
         # Errors of the program's own sitecustomize surface as they would
         # have without loong.

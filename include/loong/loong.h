@@ -343,6 +343,9 @@ typedef struct loong_toolkit_def {
 #define LOONG_TOOLKIT_ENTRY_NAME "loong_toolkit_entry"
 typedef const loong_toolkit_def *(*loong_toolkit_entry_fn)(void);
 
+/* Declared here, inside extern "C", so a C++ toolkit exports it unmangled. */
+LOONG_EXPORT const loong_toolkit_def *LOONG_TOOLKIT_ENTRY(void);
+
 /* Put LOONG_TOOLKIT(my_def); once in a toolkit. */
 #define LOONG_TOOLKIT(def)                                                 \
     LOONG_EXPORT const loong_toolkit_def *LOONG_TOOLKIT_ENTRY(void)        \

@@ -211,10 +211,11 @@ static int check_toolkits(const run_args *a, run_state *st)
 /* The sink, checked. A "dir:PATH" sink puts the process folders under
  * PATH instead of the output folder: *dir_path is set to PATH, for the
  * caller to check like the output folder. */
+static lsink_spec spec; /* large: PATH_MAX and a sockaddr_storage */
+
 static int check_sink(const char *given, const char *source,
                       const char **dir_path)
 {
-    static lsink_spec spec; /* large: PATH_MAX and a sockaddr_storage */
     char err[512];
     *dir_path = NULL;
     if (lsink_parse(given, &spec, err, sizeof err) != 0) {
@@ -318,8 +319,8 @@ int cmd_run(int argc, char **argv)
         goto done;
 
     /* 4. folders, last: the only checks that change anything. A dir:PATH
-     * sink is passed on with PATH absolute, so that children which change
-     * folder still write to the same place. */
+     * sink (and a unix:PATH one) is passed on with PATH absolute, so that
+     * children which change folder still write to the same place. */
     if (outdir_prepare(a.out ? a.out : DEFAULT_OUT, "output folder", out,
                        sizeof out) != 0)
         goto done;
@@ -328,6 +329,15 @@ int cmd_run(int argc, char **argv)
         if (outdir_prepare(sink_dir, "sink folder", abs, sizeof abs) != 0)
             goto done;
         snprintf(sink, sizeof sink, "dir:%s", abs);
+    } else if (spec.kind == LSINK_UNIX && spec.path[0] != '/') {
+        /* relative to here, not to wherever the program goes */
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd) ||
+            snprintf(sink, sizeof sink, "unix:%s/%s", cwd, spec.path) >=
+                (int)sizeof sink) {
+            cli_error("sink path too long: '%s'", a.sink);
+            goto done;
+        }
     } else {
         snprintf(sink, sizeof sink, "%s", a.sink);
     }

@@ -198,9 +198,17 @@ static int frame_is_resume(PyFrameObject *f, PyCodeObject *co)
     int lasti = PyFrame_GetLasti(f);
     if (lasti < 0)
         return 0;
-    _Py_CODEUNIT w = _PyCode_CODE(co)[lasti / (int)sizeof(_Py_CODEUNIT)];
-    int op = _Py_OPCODE(w);
-    return (op == RESUME || op == RESUME_QUICK) && _Py_OPARG(w) != 0;
+    /* A frame at or before its first RESUME is starting; past it (RESUME n
+     * after a yield, or YIELD_VALUE/SEND when throw() or close() comes
+     * in) it is resuming. */
+    int idx = lasti / (int)sizeof(_Py_CODEUNIT);
+    const _Py_CODEUNIT *code = _PyCode_CODE(co);
+    for (int i = 0; i < Py_SIZE(co) && i <= idx; i++) {
+        int op = _Py_OPCODE(code[i]);
+        if (op == RESUME || op == RESUME_QUICK)
+            return idx > i;
+    }
+    return 0;
 #else
     return f->f_lasti >= 0;
 #endif
@@ -580,15 +588,19 @@ int rt_hooks_update(uint32_t caps)
     rt_exc_state saved;
     rt_exc_save(&saved);
     int rc = 0;
-#if RT_PY_312
-    rc = mon_set(caps);
-    threading_hook((caps & LOONG_CAP_THREADS) != 0);
-#else
-    profile_all((caps & LOONG_CAP_CALLS) != 0);
-    threading_hook((caps & (LOONG_CAP_THREADS | LOONG_CAP_CALLS)) != 0);
-#endif
-    if (gc_hook((caps & LOONG_CAP_GC) != 0) < 0 && rc == 0)
+    /* threading and gc first: importing them must not show up as calls of
+     * the program once the call hook is on */
+    if (gc_hook((caps & LOONG_CAP_GC) != 0) < 0)
         rc = LOONG_EIO;
+#if RT_PY_312
+    threading_hook((caps & LOONG_CAP_THREADS) != 0);
+    int mrc = mon_set(caps);
+    if (mrc < 0)
+        rc = mrc;
+#else
+    threading_hook((caps & (LOONG_CAP_THREADS | LOONG_CAP_CALLS)) != 0);
+    profile_all((caps & LOONG_CAP_CALLS) != 0);
+#endif
     rt_exc_restore(&saved);
     return rc;
 }

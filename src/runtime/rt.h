@@ -87,7 +87,7 @@ int rt_toolkit_load(const char *spec_text, char *err, size_t errlen);
 int rt_toolkit_unload(const char *name, char *err, size_t errlen);
 void rt_toolkits_unload_all(void);
 loong_toolkit *rt_toolkit_by_name(const char *name);
-void rt_recompute_hooks(void);
+int rt_recompute_hooks(void);
 void rt_toolkits_after_fork_child(void);
 
 /* codes.c: code identities and filters */

@@ -35,7 +35,7 @@ loong_toolkit *rt_toolkit_by_name(const char *name)
     return NULL;
 }
 
-void rt_recompute_hooks(void)
+int rt_recompute_hooks(void)
 {
     uint32_t caps = 0;
     for (int i = 0; i < RT_MAX_TOOLKITS; i++)
@@ -47,6 +47,7 @@ void rt_recompute_hooks(void)
     if (rc < 0)
         rt_log(NULL, LOONG_LOG_ERROR, "installing hooks: %s",
                loong_strerror(rc));
+    return rc;
 }
 
 static void tk_free(loong_toolkit *tk)
@@ -116,10 +117,23 @@ int rt_toolkit_load(const char *spec_text, char *err, size_t errlen)
             if (rc > LOONG_ETRUNC || rc < -1000)
                 rc = LOONG_ETOOLKIT;
         } else {
-            rc = 0;
             tk->active = 1;
             tk->loaded_wall_ns = rt_wall_ns();
-            rt_recompute_hooks();
+            rc = rt_recompute_hooks();
+            if (rc < 0) {
+                /* its hooks cannot be had (e.g. every sys.monitoring tool
+                 * id is taken): undo, and say so */
+                tk->active = 0;
+                rt_recompute_hooks();
+                if (tk->def->unload)
+                    tk->def->unload(tk, tk->state);
+                rt.tk[slot] = NULL;
+                snprintf(err, errlen, "toolkit '%s': its interpreter hooks "
+                         "cannot be installed: %s%s", tk->def->name,
+                         loong_strerror(rc),
+                         rc == LOONG_EBUSY ? " (every sys.monitoring tool id "
+                                             "loong may use is taken)" : "");
+            }
         }
     }
     pthread_mutex_unlock(&rt.tk_lock);

@@ -165,12 +165,7 @@ LOONG_TOOLKIT(def)
 @pytest.mark.parametrize("lang,compiler,flags", [
     ("c", "cc", ["-std=c99", "-pedantic-errors"]),
     ("c", "cc", ["-std=c11", "-pedantic-errors"]),
-    pytest.param("c++", "c++", ["-std=c++11", "-pedantic-errors"],
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "loong bug: include/loong/loong.h declares no "
-                     "prototype of loong_toolkit_entry inside its extern "
-                     "\"C\" block, so LOONG_TOOLKIT(def) in C++ defines a "
-                     "mangled symbol the loader cannot find")))])
+    ("c++", "c++", ["-std=c++11", "-pedantic-errors"])])
 def test_installed_headers_alone_compile(prefix, tmp_path, lang, compiler,
                                          flags):
     """The installed headers are self-contained: strict C99/C11 and C++

@@ -241,11 +241,6 @@ print(r.returncode)
 """
 
 
-@pytest.mark.xfail(strict=True, reason="loong bug: src/cli/run.c makes a "
-                   "dir:PATH sink absolute but passes unix:PATH on as "
-                   "given; the runtime resolves it against the current "
-                   "folder at each send, so a program that changes folder, "
-                   "and its children started elsewhere, lose every point")
 def test_relative_unix_sink_survives_chdir(python, tmp_path):
     work = tmp_path / "w"
     work.mkdir()
