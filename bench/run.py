@@ -5,14 +5,15 @@ Runs every workload in bench/workloads under every selected interpreter in
 several configurations, interleaved (repetition by repetition, so slow
 drifts in machine load hit every configuration alike), and prints Markdown
 tables of wall time: the median of plain runs in seconds, every other
-configuration as a ratio to it.
+configuration as a ratio to it; then the same for CPU time (user + system,
+from getrusage(RUSAGE_CHILDREN) deltas around each run).
 
 Columns:
   a  plain:       python w.py
   b  loong:       loong run -o TMP -- python w.py          (runtime, no toolkit)
   c  loong+ex:    loong run -t example -o TMP -- python w.py
   d  cProfile:    python -m cProfile -o /dev/null w.py
-  e  yappi:       python -m yappi -o /dev/null w.py        (Debian's python3 only)
+  e  yappi:       python bench/yappi_run.py w.py           (Debian's python3 only)
   f  austin:      austin -o /dev/null python w.py          (if on PATH)
 
 Every run must exit 0 and print the same checksum as every other run of that
@@ -22,8 +23,9 @@ interpreter and toolkits (so a silently inert runtime cannot pass for a
 cheap one). Nothing here asserts anything about time.
 
 Run with Debian's /usr/bin/python3; the workloads run under the interpreters
-tools/find-pythons prints, plus Debian's python3 as "3.11-debian" (columns
-a, d and e only: loong's runtime is not built for it).
+tools/find-pythons prints, plus Debian's python3 as "3.11-debian". Columns b
+and c apply to an interpreter when build/ has a runtime for its minor version
+(Debian's 3.11 loads the one built for pyenv's 3.11: same minor, same ABI).
 """
 import argparse
 import datetime
@@ -31,6 +33,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import shlex
 import shutil
 import statistics
@@ -44,6 +47,7 @@ ROOT = os.path.dirname(BENCH)
 WORKLOADS_DIR = os.path.join(BENCH, "workloads")
 LOONG = os.path.join(ROOT, "build", "bin", "loong")
 FIND_PYTHONS = os.path.join(ROOT, "tools", "find-pythons")
+YAPPI_RUN = os.path.join(BENCH, "yappi_run.py")
 DEBIAN_PYTHON = "/usr/bin/python3"
 DEBIAN_LABEL = "3.11-debian"
 RUN_TIMEOUT = 600  # seconds; a hung run is an error, not a measurement
@@ -156,7 +160,7 @@ def git_head():
 
 # ----------------------------------------------------------------- commands
 
-def command_for(col, python, workload, outdir, austin, loong):
+def command_for(col, python, workload, outdir, austin, loong, yappi_run):
     """argv for one run, or None when the column does not apply."""
     if col == "a":
         return [python, workload]
@@ -168,15 +172,31 @@ def command_for(col, python, workload, outdir, austin, loong):
     if col == "d":
         return [python, "-m", "cProfile", "-o", os.devnull, workload]
     if col == "e":
-        return [python, "-m", "yappi", "-o", os.devnull, workload]
+        return [python, yappi_run, workload]
     if col == "f":
         return [austin, "-o", os.devnull, python, workload]
     raise ValueError(col)
 
 
-def applicable_columns(label, python, austin, yappi_ok):
+def minor_of(version):
+    """'3.11' from a sys.version string."""
+    return ".".join(version.split()[0].split(".")[:2])
+
+
+def has_runtime(minor):
+    """build/ holds loong's runtime for CPython `minor` ('3.12')."""
+    d = os.path.join(ROOT, "build", "lib", "loong", "python", "loong")
+    tag = "_runtime.cpython-%s-" % minor.replace(".", "")
+    try:
+        return any(n.startswith(tag) and n.endswith(".so")
+                   for n in os.listdir(d))
+    except OSError:
+        return False
+
+
+def applicable_columns(label, minor, austin, yappi_ok):
     cols = ["a"]
-    if label != DEBIAN_LABEL:
+    if has_runtime(minor):
         cols += ["b", "c"]
     cols.append("d")
     if label == DEBIAN_LABEL and yappi_ok:
@@ -224,7 +244,10 @@ def snapshot(tmp, workloads):
             built[name] = sha256_file(os.path.join(runtimes, name))
     built["example.so"] = sha256_file(
         os.path.join(build, "lib", "loong", "toolkits", "example.so"))
+    yappi_run = os.path.join(tmp, "yappi_run.py")
+    shutil.copyfile(YAPPI_RUN, yappi_run)
     return {"loong": os.path.join(build, "bin", "loong"), "workloads": wdir,
+            "yappi_run": yappi_run,
             "digests": digests, "built": built}
 
 
@@ -268,17 +291,28 @@ def check_loong_output(outdir, col, version_prefix):
         raise BenchError("the example toolkit wrote an empty example.txt")
 
 
+def children_cpu():
+    """CPU seconds (user + system) of every child waited for so far."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def run_once(argv, env, cwd):
+    """(wall seconds, CPU seconds, stdout) of one run. subprocess.run waits
+    for the child, so its CPU time (threads included; loong run execs, so
+    the same process) lands in RUSAGE_CHILDREN before the second reading."""
+    c0 = children_cpu()
     t0 = time.perf_counter()
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        stdin=subprocess.DEVNULL, env=env, cwd=cwd,
                        universal_newlines=True, timeout=RUN_TIMEOUT)
     t1 = time.perf_counter()
+    c1 = children_cpu()
     if r.returncode != 0:
         raise BenchError("exit status %d from %s\n--- stderr ---\n%s"
                          % (r.returncode, " ".join(map(shlex.quote, argv)),
                             r.stderr[-4000:]))
-    return t1 - t0, r.stdout.strip()
+    return t1 - t0, c1 - c0, r.stdout.strip()
 
 
 # ------------------------------------------------------------------ tables
@@ -293,13 +327,18 @@ def spread(samples):
     return 100.0 * (med - min(samples)) / med if med else 0.0
 
 
-def render(results, pythons, cols_for, workloads, reps):
-    """Markdown tables, one per interpreter, from results[(label, w, col)]."""
+KINDS = {"wall": "wall time", "cpu": "CPU time (user + system)"}
+
+
+def render(all_results, pythons, cols_for, workloads, reps, kind):
+    """Markdown tables, one per interpreter, from
+    all_results[kind][(label, w, col)]; kind is "wall" or "cpu"."""
+    results = all_results[kind]
     out = []
     for label, _path in pythons:
         cols = cols_for[label]
-        out.append("### Python %s\n" % label)
-        head = ["workload", "(a) none, median s"]
+        out.append("### Python %s: %s\n" % (label, KINDS[kind]))
+        head = ["workload", "(a) none, median %s s" % kind]
         for key, name in COLUMNS[1:]:
             head.append("(%s) %s" % (key, name))
         head.append("spread a / b")
@@ -349,7 +388,8 @@ def render(results, pythons, cols_for, workloads, reps):
             fmt_ratio(max(ratios)), fmt_ratio(geomean(min_ratios)),
             overlap, len(workloads)))
     if rows:
-        out.append("### Summary: (b) loong with no toolkit vs (a) none\n")
+        out.append("### Summary, %s: (b) loong with no toolkit vs (a) "
+                   "none\n" % KINDS[kind])
         out.append("| python | geomean of median ratios | range over "
                    "workloads | geomean of min ratios | workloads where the "
                    "(a) and (b) time ranges overlap |")
@@ -404,7 +444,8 @@ def loong_version():
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="bench/run.py",
-        description="Wall-time overhead of loong against no profiler, "
+        description="Wall and CPU time overhead of loong against no "
+                    "profiler, "
                     "cProfile, yappi and austin.")
     p.add_argument("--pythons", metavar="LIST",
                    help="comma-separated interpreters: X.Y as tools/"
@@ -447,7 +488,7 @@ def main(argv):
     austin = shutil.which("austin")
     versions = {label: python_version(path) for label, path in pythons}
     cols_for = {
-        label: applicable_columns(label, path, austin,
+        label: applicable_columns(label, minor_of(versions[label]), austin,
                                   label == DEBIAN_LABEL and has_yappi(path))
         for label, path in pythons
     }
@@ -455,7 +496,7 @@ def main(argv):
 
     started = utc_now()
     load_start = os.getloadavg()
-    results = {}
+    results = {"wall": {}, "cpu": {}}
     checksums = {}  # workload -> (checksum, where it was first seen)
 
     tmp = tempfile.mkdtemp(prefix="loong-bench-")
@@ -485,7 +526,7 @@ def main(argv):
                     k = (rep + 1) % len(cols)
                     for col in cols[k:] + cols[:k]:
                         measure(results, checksums, tmp, snap, env, austin,
-                                rep, label, path, w, col)
+                                versions, rep, label, path, w, col)
                         done += 1
     except BenchError as e:
         die(str(e))
@@ -496,7 +537,9 @@ def main(argv):
     finished = utc_now()
     load_end = os.getloadavg()
 
-    tables = render(results, pythons, cols_for, workloads, args.repeat)
+    tables = "\n".join(
+        render(results, pythons, cols_for, workloads, args.repeat, kind)
+        for kind in ("wall", "cpu"))
     notes = machine_notes(pythons, versions, argv, started, finished,
                           load_start, load_end, args.repeat, austin)
     notes += "- measured copies (sha256, first 12 hex digits): %s\n" % (
@@ -522,17 +565,18 @@ def main(argv):
     return 0
 
 
-def measure(results, checksums, tmp, snap, env, austin, rep, label, path, w,
-            col):
+def measure(results, checksums, tmp, snap, env, austin, versions, rep, label,
+            path, w, col):
     workload = os.path.join(snap["workloads"], w + ".py")
     outdir = os.path.join(tmp, "out")
     if col in ("b", "c"):
         os.mkdir(outdir)
-    argv = command_for(col, path, workload, outdir, austin, snap["loong"])
+    argv = command_for(col, path, workload, outdir, austin, snap["loong"],
+                       snap["yappi_run"])
     try:
-        secs, out = run_once(argv, env, tmp)
+        secs, cpu, out = run_once(argv, env, tmp)
         if col in ("b", "c"):
-            check_loong_output(outdir, col, label.split("-")[0])
+            check_loong_output(outdir, col, minor_of(versions[label]))
     finally:
         shutil.rmtree(outdir, ignore_errors=True)
     where = "%s column %s under %s" % (w, col, label)
@@ -543,7 +587,8 @@ def measure(results, checksums, tmp, snap, env, austin, rep, label, path, w,
         raise BenchError("checksum mismatch for %s: %r from %s, but %r from "
                          "%s" % (w, seen[0], seen[1], out, where))
     if rep >= 0:
-        results.setdefault((label, w, col), []).append(secs)
+        results["wall"].setdefault((label, w, col), []).append(secs)
+        results["cpu"].setdefault((label, w, col), []).append(cpu)
 
 
 if __name__ == "__main__":

@@ -38,9 +38,9 @@ async def crowd(tasks, rounds):
 
 def main():
     total = 0
-    for n in (360000, 420000, 480000):
+    for n in (720000, 840000, 960000):
         total += pipeline(n)
-    total += asyncio.run(crowd(50, 2400))
+    total += asyncio.run(crowd(50, 4800))
     print(total)
 
 

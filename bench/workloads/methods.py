@@ -47,7 +47,7 @@ class World:
 
 def main():
     w = World(50)
-    for _ in range(7500):
+    for _ in range(12000):
         w.step(1 / 64)
     print(round(w.energy(), 6))
 

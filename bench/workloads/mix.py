@@ -64,7 +64,7 @@ def summarize(reqs):
 
 def main():
     checksum = 0
-    for batch in range(20):
+    for batch in range(42):
         lines = make_lines(4000 + batch)
         reqs = parse(lines)
         blob = json.dumps([dataclasses.asdict(r) for r in reqs[:800]])

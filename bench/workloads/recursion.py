@@ -9,7 +9,7 @@ def fib(n):
 
 def main():
     total = 0
-    for n in (29, 30, 31):
+    for n in (32, 33):
         total += fib(n)
     print(total)
 

@@ -17,7 +17,7 @@ def middle(seed, n):
 
 def worker(idx, out):
     total = 0
-    for r in range(1400):
+    for r in range(3000):
         total += middle(idx * 1000 + r, 500)
     out[idx] = total
 
