@@ -11,6 +11,11 @@ int main(int argc, char **argv)
         return CLI_USAGE;
     }
     const char *a = argv[1];
+    int global = cli_is_flag(a, 'h', "help") || cli_is_flag(a, 0, "version");
+    if (global && argc > 2) {
+        cli_error("'%s' takes no argument, got '%s'", a, argv[2]);
+        return CLI_USAGE;
+    }
     if (cli_is_flag(a, 'h', "help")) {
         usage_main(stdout);
         return CLI_OK;

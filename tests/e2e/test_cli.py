@@ -432,3 +432,9 @@ def test_sink_option_overrides_bad_environment(tmp_path):
     got = env_of([LOONG, "run", "-o", tmp_path, "--sink", "dir", "--"],
                  env=env)
     assert got["LOONG_SINK"] == "dir"
+
+
+def test_global_options_take_no_argument():
+    for opt in ("--version", "--help"):
+        r = run([LOONG, opt, "extra"])
+        assert r.returncode == 2 and b"extra" in r.stderr and not r.stdout
