@@ -31,6 +31,7 @@ typedef struct code_entry {
     char *module;
     char *filename;
     int first_line;
+    int is_c;
     uint64_t hash;
 } code_entry;
 
@@ -66,9 +67,10 @@ static code_entry *entry_of(uint32_t id)
 }
 
 static int same(const code_entry *e, const char *q, const char *m,
-                const char *f, int line)
+                const char *f, int line, int is_c)
 {
-    return e->first_line == line && !strcmp(e->qualname, q) &&
+    return e->first_line == line && e->is_c == is_c &&
+           !strcmp(e->qualname, q) &&
            !strcmp(e->module, m) && !strcmp(e->filename, f);
 }
 
@@ -93,10 +95,11 @@ static int htab_grow(void)
 }
 
 /* Find or add; 0 when out of memory or out of identities. */
-static uint32_t intern(const char *q, const char *m, const char *f, int line)
+static uint32_t intern(const char *q, const char *m, const char *f, int line,
+                       int is_c)
 {
     uint64_t h = fnv(fnv(fnv(14695981039346656037ull, q), m), f) ^
-                 (uint64_t)(unsigned)line;
+                 (uint64_t)(unsigned)line ^ ((uint64_t)is_c << 40);
     uint32_t id = 0;
     pthread_mutex_lock(&codes_lock);
     unsigned n = atomic_load_explicit(&n_codes, memory_order_relaxed);
@@ -105,7 +108,7 @@ static uint32_t intern(const char *q, const char *m, const char *f, int line)
     size_t j = h & (hcap - 1);
     for (; htab[j]; j = (j + 1) & (hcap - 1)) {
         code_entry *e = entry_of(htab[j]);
-        if (e->hash == h && same(e, q, m, f, line)) {
+        if (e->hash == h && same(e, q, m, f, line, is_c)) {
             id = htab[j];
             goto out;
         }
@@ -129,6 +132,7 @@ static uint32_t intern(const char *q, const char *m, const char *f, int line)
         goto out;
     }
     e->first_line = line;
+    e->is_c = is_c;
     e->hash = h;
     id = n + 1;
     htab[j] = id;
@@ -161,7 +165,7 @@ static uint32_t register_code(PyCodeObject *co, PyObject *globals)
         modname = PyDict_GetItemString(globals, "__name__"); /* borrowed */
     uint32_t id = intern(utf8_or(rt_code_qualname(co), "?"),
                          utf8_or(modname, ""), utf8_or(co->co_filename, "?"),
-                         co->co_firstlineno);
+                         co->co_firstlineno, 0);
     rt_exc_restore(&saved);
     return id;
 }
@@ -291,6 +295,123 @@ int rt_code_info(loong_code_id id, loong_code_info *out)
     out->module = e->module;
     out->filename = e->filename;
     out->first_line = e->first_line;
-    out->is_c_function = 0;
+    out->is_c_function = e->is_c;
     return 0;
+}
+
+/* ---- C functions ----------------------------------------------------- */
+
+/* A C function's identity is cached by its PyMethodDef, which lives as
+ * long as its module; entries carry the generation like co_extra does. */
+typedef struct c_slot {
+    const PyMethodDef *def;
+    uint32_t id, mask;
+    unsigned gen;
+} c_slot;
+
+static c_slot *ctab;
+static size_t ccap, cused;
+
+static int ctab_grow(void)
+{
+    size_t ncap = ccap ? ccap * 2 : 1024;
+    c_slot *n = calloc(ncap, sizeof *n);
+    if (!n)
+        return -1;
+    for (size_t i = 0; i < ccap; i++) {
+        if (!ctab[i].def)
+            continue;
+        size_t j = ((uintptr_t)ctab[i].def >> 4) & (ncap - 1);
+        while (n[j].def)
+            j = (j + 1) & (ncap - 1);
+        n[j] = ctab[i];
+    }
+    free(ctab);
+    ctab = n;
+    ccap = ncap;
+    return 0;
+}
+
+/* The PyMethodDef and the owner's name ("builtins", "list") of a C
+ * callable, or NULL when it is not one. */
+static const PyMethodDef *c_def_of(PyObject *callable, PyObject **owner)
+{
+    *owner = NULL;
+    if (PyCFunction_Check(callable)) {
+        PyCFunctionObject *f = (PyCFunctionObject *)callable;
+        if (f->m_module && PyUnicode_Check(f->m_module))
+            *owner = f->m_module;
+        else if (f->m_self && !PyModule_Check(f->m_self))
+            *owner = (PyObject *)Py_TYPE(f->m_self);
+        return f->m_ml;
+    }
+    if (Py_TYPE(callable) == &PyMethodDescr_Type) {
+        PyMethodDescrObject *d = (PyMethodDescrObject *)callable;
+        *owner = (PyObject *)PyDescr_TYPE(d);
+        return d->d_method;
+    }
+    return NULL;
+}
+
+static uint32_t c_mask(uint32_t id)
+{
+    const code_entry *e = entry_of(id);
+    uint32_t mask = 0;
+    for (int i = 0; i < RT_MAX_TOOLKITS; i++) {
+        loong_toolkit *tk = rt.tk[i];
+        if (tk && tk->active && (tk->caps & LOONG_CAP_C_CALLS) &&
+            accepts(tk, e))
+            mask |= 1u << i;
+    }
+    return mask;
+}
+
+uint32_t rt_c_lookup(PyObject *callable, uint32_t *mask)
+{
+    PyObject *owner;
+    const PyMethodDef *def = c_def_of(callable, &owner);
+    *mask = 0;
+    if (!def)
+        return 0;
+    if ((cused + 1) * 2 > ccap && ctab_grow() < 0)
+        return 0;
+    size_t j = ((uintptr_t)def >> 4) & (ccap - 1);
+    while (ctab[j].def && ctab[j].def != def)
+        j = (j + 1) & (ccap - 1);
+    c_slot *sl = &ctab[j];
+    if (sl->def == def && sl->gen == rt.generation) {
+        *mask = sl->mask;
+        return sl->id;
+    }
+    if (sl->def != def) {
+        /* "len" in "builtins", "list.append" in "builtins" */
+        rt_exc_state saved;
+        rt_exc_save(&saved);
+        char qual[256];
+        const char *mod = "builtins";
+        PyObject *modobj = NULL;
+        if (owner && PyType_Check(owner)) {
+            const char *tn = ((PyTypeObject *)owner)->tp_name;
+            const char *dot = strrchr(tn, '.');
+            snprintf(qual, sizeof qual, "%s.%s", dot ? dot + 1 : tn,
+                     def->ml_name);
+            modobj = PyObject_GetAttrString(owner, "__module__");
+            mod = utf8_or(modobj, "builtins");
+        } else {
+            snprintf(qual, sizeof qual, "%s", def->ml_name);
+            mod = utf8_or(owner, "builtins");
+        }
+        sl->id = intern(qual, mod, "<built-in>", 0, 1);
+        sl->def = def;
+        cused++;
+        Py_XDECREF(modobj);
+        PyErr_Clear();
+        rt_exc_restore(&saved);
+    }
+    if (!sl->id)
+        return 0;
+    sl->mask = c_mask(sl->id);
+    sl->gen = rt.generation;
+    *mask = sl->mask;
+    return sl->id;
 }

@@ -47,6 +47,26 @@ static uint32_t dispatch_call(int kind, PyCodeObject *co, PyObject *globals)
     return any ? mask : 0;
 }
 
+/* A C function called from Python (LOONG_CAP_C_CALLS). */
+static void dispatch_c(int kind, PyObject *callable)
+{
+    uint32_t mask;
+    uint32_t id = rt_c_lookup(callable, &mask);
+    if (!mask)
+        return;
+    loong_call_event ev = {kind, id, 0, 0};
+    for (uint32_t m = mask; m; m &= m - 1) {
+        loong_toolkit *tk = rt.tk[__builtin_ctz(m)];
+        if (!tk->cb.call)
+            continue;
+        if (!ev.t_ns) {
+            ev.thread = rt_thread_current()->id;
+            ev.t_ns = rt_now_ns();
+        }
+        tk->cb.call(tk->state, &ev);
+    }
+}
+
 void rt_dispatch_call(int kind, PyCodeObject *co, PyObject *globals)
 {
     dispatch_call(kind, co, globals);
@@ -235,6 +255,14 @@ static int profile_hook(PyObject *obj, PyFrameObject *f, int what,
 {
     if (atomic_load_explicit(&rt_suspended, memory_order_relaxed))
         return 0;
+    if (what == PyTrace_C_CALL || what == PyTrace_C_RETURN ||
+        what == PyTrace_C_EXCEPTION) {
+        if ((rt.caps_on & LOONG_CAP_C_CALLS) && arg)
+            dispatch_c(what == PyTrace_C_CALL ? LOONG_CALL_C_START
+                                              : LOONG_CALL_C_RETURN,
+                       arg);
+        return 0;
+    }
     if (what != PyTrace_CALL && what != PyTrace_RETURN)
         return 0;
     PyCodeObject *co = rt_frame_code(f);
@@ -352,11 +380,15 @@ enum {
     EV_RAISE,
     EV_RERAISE,
     EV_EXCEPTION_HANDLED,
+    EV_CALL,
+    EV_C_RETURN,
+    EV_C_RAISE,
     EV_COUNT
 };
 static const char *ev_names[EV_COUNT] = {
     "PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD",
-    "PY_UNWIND", "PY_THROW", "RAISE", "RERAISE", "EXCEPTION_HANDLED"};
+    "PY_UNWIND", "PY_THROW", "RAISE", "RERAISE", "EXCEPTION_HANDLED",
+    "CALL", "C_RETURN", "C_RAISE"};
 static long ev_bits[EV_COUNT];
 
 static PyObject *call_result(uint32_t mask)
@@ -436,6 +468,23 @@ static PyObject *mon_handled(PyObject *s, PyObject *const *a, Py_ssize_t n)
     return exc_event(LOONG_EXC_HANDLED, a, n);
 }
 
+/* CALL fires for every call; only C callables are ours (never DISABLE: the
+ * same call site may call a C function next time). */
+static PyObject *mon_call(PyObject *s, PyObject *const *a, Py_ssize_t n)
+{
+    if (n < 3 || SUSPENDED() || !(rt.caps_on & LOONG_CAP_C_CALLS))
+        Py_RETURN_NONE;
+    dispatch_c(LOONG_CALL_C_START, a[2]);
+    Py_RETURN_NONE;
+}
+static PyObject *mon_c_return(PyObject *s, PyObject *const *a, Py_ssize_t n)
+{
+    if (n < 3 || SUSPENDED() || !(rt.caps_on & LOONG_CAP_C_CALLS))
+        Py_RETURN_NONE;
+    dispatch_c(LOONG_CALL_C_RETURN, a[2]);
+    Py_RETURN_NONE;
+}
+
 #define MDEF(name, fn)                                                     \
     {name, (PyCFunction)(void (*)(void))fn, METH_FASTCALL, NULL}
 static PyMethodDef mon_defs[EV_COUNT] = {
@@ -448,6 +497,9 @@ static PyMethodDef mon_defs[EV_COUNT] = {
     MDEF("_loong_raise", mon_raise),
     MDEF("_loong_reraise", mon_raise),
     MDEF("_loong_exception_handled", mon_handled),
+    MDEF("_loong_call", mon_call),
+    MDEF("_loong_c_return", mon_c_return),
+    MDEF("_loong_c_raise", mon_c_return),
 };
 
 /* Never the profiler id cProfile uses (2); debugger and coverage ids last. */
@@ -521,7 +573,8 @@ static void mon_release(void)
 
 static int mon_set(uint32_t caps)
 {
-    if (!(caps & (LOONG_CAP_CALLS | LOONG_CAP_EXCEPTIONS))) {
+    if (!(caps & (LOONG_CAP_CALLS | LOONG_CAP_EXCEPTIONS |
+                  LOONG_CAP_C_CALLS))) {
         mon_release();
         return 0;
     }
@@ -537,6 +590,8 @@ static int mon_set(uint32_t caps)
     if (caps & LOONG_CAP_EXCEPTIONS)
         mask |= ev_bits[EV_RAISE] | ev_bits[EV_RERAISE] |
                 ev_bits[EV_EXCEPTION_HANDLED] | ev_bits[EV_PY_UNWIND];
+    if (caps & LOONG_CAP_C_CALLS)
+        mask |= ev_bits[EV_CALL] | ev_bits[EV_C_RETURN] | ev_bits[EV_C_RAISE];
     PyObject *r = PyObject_CallMethod(monitoring, "set_events", "il",
                                       tool_id, mask);
     Py_XDECREF(r);
@@ -575,8 +630,8 @@ void rt_hooks_periodic(void)
 
 uint32_t rt_hooks_potential(void)
 {
-    uint32_t caps = LOONG_CAP_CALLS | LOONG_CAP_THREADS | LOONG_CAP_GC |
-                    LOONG_CAP_TICK;
+    uint32_t caps = LOONG_CAP_CALLS | LOONG_CAP_C_CALLS | LOONG_CAP_THREADS |
+                    LOONG_CAP_GC | LOONG_CAP_TICK;
 #if RT_PY_312
     caps |= LOONG_CAP_EXCEPTIONS;
 #endif
@@ -598,8 +653,9 @@ int rt_hooks_update(uint32_t caps)
     if (mrc < 0)
         rc = mrc;
 #else
-    threading_hook((caps & (LOONG_CAP_THREADS | LOONG_CAP_CALLS)) != 0);
-    profile_all((caps & LOONG_CAP_CALLS) != 0);
+    threading_hook((caps & (LOONG_CAP_THREADS | LOONG_CAP_CALLS |
+                            LOONG_CAP_C_CALLS)) != 0);
+    profile_all((caps & (LOONG_CAP_CALLS | LOONG_CAP_C_CALLS)) != 0);
 #endif
     rt_exc_restore(&saved);
     return rc;

@@ -96,6 +96,9 @@ void rt_codes_init(void);
  * again after toolkits change). globals may be NULL. */
 uint32_t rt_code_lookup(PyCodeObject *co, PyObject *globals, uint32_t *mask);
 int rt_code_info(loong_code_id id, loong_code_info *out);
+/* Identity and mask of a C callable (builtin or method descriptor); 0 for
+ * anything else. */
+uint32_t rt_c_lookup(PyObject *callable, uint32_t *mask);
 int rt_filter_set(loong_toolkit *tk, const char *include, const char *exclude);
 
 /* threads.c */

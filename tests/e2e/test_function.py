@@ -247,3 +247,28 @@ def test_bad_slow_option_refused(python, tmp_path):
     assert r.returncode == 0 and r.stdout == b"1\n"
     log = (only_proc_dir(tmp_path) / "loong.log").read_text()
     assert "slow=soon" in log
+
+
+@pytest.mark.parametrize("c_calls", ["yes", "no"])
+def test_c_calls_option(python, tmp_path, c_calls):
+    r = run(loong_cmd(tmp_path / "out",
+                      "function:c_calls=%s,include=__main__|builtins|time"
+                      % c_calls) + [python, PROGRAMS / "c_target.py"])
+    assert r.returncode == 0 and r.stdout == b"done\n", r.stderr
+    d = only_proc_dir(tmp_path / "out")
+    rows = {}
+    for l in (d / "function.tsv").read_text().splitlines()[1:]:
+        calls, total, self_, mx, fn, mod, f, line = l.split("\t")
+        rows[(mod, fn)] = (int(calls), float(self_), f)
+    cwork = rows[("__main__", "cwork")]
+    if c_calls == "yes":
+        sleep = rows[("time", "sleep")]
+        assert sleep[0] == 1 and sleep[1] >= 55000 and sleep[2] == "<built-in>"
+        assert rows[("builtins", "sorted")][0] >= 10
+        assert cwork[1] < 40000  # the sleep is the C function's own time
+        stacks = collapsed(d)
+        assert ("cwork", "sleep") in {s[-2:] for s in stacks}
+        assert ("cwork", "sorted") in {s[-2:] for s in stacks}
+    else:
+        assert cwork[1] >= 55000
+        assert not any(f == "<built-in>" for _, _, f in rows.values())

@@ -52,6 +52,11 @@ static int function_load(loong_toolkit *tk, const loong_api *api,
     const char *clock = api->option(tk, "clock", "wall");
     int top = atoi(api->option(tk, "top", "20"));
     const char *slow = api->option(tk, "slow", "");
+    const char *c_calls = api->option(tk, "c_calls", "no");
+    if (strcmp(c_calls, "yes") && strcmp(c_calls, "no")) {
+        api->log(tk, LOONG_LOG_ERROR, "c_calls=%s: yes or no", c_calls);
+        return LOONG_EOPTION;
+    }
     uint64_t slow_ns = *slow ? duration_ns(slow) : 0;
     if (*slow && (!slow_ns || !strcmp(clock, "cpu"))) {
         api->log(tk, LOONG_LOG_ERROR, "slow=%s: a duration such as 50ms, "
@@ -88,8 +93,9 @@ static int function_load(loong_toolkit *tk, const loong_api *api,
     cb.tick = on_tick;
     if (rc < 0 || (rc = api->set_state(tk, st)) < 0 ||
         (rc = api->set_callbacks(tk, &cb, sizeof cb)) < 0 ||
-        (rc = api->add_capabilities(tk, LOONG_CAP_CALLS | LOONG_CAP_THREADS |
-                                            LOONG_CAP_TICK)) < 0 ||
+        (rc = api->add_capabilities(
+             tk, LOONG_CAP_CALLS | LOONG_CAP_THREADS | LOONG_CAP_TICK |
+                     (!strcmp(c_calls, "yes") ? LOONG_CAP_C_CALLS : 0))) < 0 ||
         (rc = api->set_filter(tk, api->option(tk, "include", NULL),
                               api->option(tk, "exclude", NULL))) < 0) {
         fn_slow_free(st->slow);
@@ -115,6 +121,7 @@ static const loong_option_def options[] = {
     {"clock", "wall", "wall or cpu (thread CPU time; slower)"},
     {"top", "20", "functions per interval point, the rest as 'other'"},
     {"slow", "", "keep calls longer than this (e.g. 50ms) with their callees"},
+    {"c_calls", "no", "yes: also time C functions called from Python"},
     {"include", "", "only these modules or file globs, '|'-separated"},
     {"exclude", "", "not these modules or file globs, '|'-separated"},
     {NULL, NULL, NULL},

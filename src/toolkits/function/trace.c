@@ -110,10 +110,12 @@ void fn_on_call(void *state, const loong_call_event *ev)
     uint64_t now = st->cpu ? st->api->thread_cpu_ns() : ev->t_ns;
     switch (ev->kind) {
     case LOONG_CALL_START:
+    case LOONG_CALL_C_START:
     case LOONG_CALL_RESUME:
         push(st, t, ev->code, now, ev->kind == LOONG_CALL_RESUME);
         break;
     case LOONG_CALL_RETURN:
+    case LOONG_CALL_C_RETURN:
     case LOONG_CALL_YIELD:
     case LOONG_CALL_UNWIND: {
         /* Frames entered before loong was loaded, or skipped by a filter,
