@@ -16,6 +16,7 @@
  *   NaN float (InfluxDB rejects the whole line otherwise).
  */
 #include "lp.h"
+#include "utf8.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -52,42 +53,6 @@ static void w_put(lpw *w, const char *s, size_t n)
 static void w_putc(lpw *w, char c)
 {
     w_put(w, &c, 1);
-}
-
-/* Length (1-4) of the valid UTF-8 sequence starting at s, or 0. s is
- * NUL-terminated and a NUL is never a continuation byte, so this never
- * reads past the end. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t n;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        n = 2;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        n = 3;
-        if (s[0] == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (s[0] == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        n = 4;
-        if (s[0] == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (s[0] == 0xF4)
-            hi = 0x8F; /* past U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++) {
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    }
-    return n;
 }
 
 static int must_escape(unsigned char c, int kind, size_t pos)

@@ -1,5 +1,6 @@
 /* Growable string builder: see sb.h. */
 #include "sb.h"
+#include "utf8.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -103,37 +104,6 @@ void sb_printf(sb *s, const char *fmt, ...)
         return;
     }
     s->len += (size_t)n;
-}
-
-/* Length (1-4) of the valid UTF-8 sequence starting at s, or 0 (RFC 3629:
- * no overlong forms, surrogates or code points past U+10FFFF). */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t n;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        n = 2;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        n = 3;
-        lo = s[0] == 0xE0 ? 0xA0 : 0x80;
-        hi = s[0] == 0xED ? 0x9F : 0xBF;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        n = 4;
-        lo = s[0] == 0xF0 ? 0x90 : 0x80;
-        hi = s[0] == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++) {
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    }
-    return n;
 }
 
 /* C0 controls, DEL and the C1 controls (U+0080-U+009F, "\xC2\x80"-"\xC2\x9F"
