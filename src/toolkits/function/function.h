@@ -90,6 +90,18 @@ uint32_t fn_tree_child(fn_state *st, uint32_t parent, loong_code_id code);
 fn_node *fn_node_at(fn_state *st, uint32_t i);
 fn_func *fn_func_at(fn_state *st, loong_code_id code, int create);
 
+/* Dense 1-based indexes for code ids, in order of first use (frames of a
+ * speedscope file, functions of a pprof profile). */
+typedef struct fn_idmap {
+    uint32_t *ix;
+    size_t cap;
+    uint32_t n;
+} fn_idmap;
+
+/* The index of code, made when new (*fresh = 1); 0 when out of memory. */
+uint32_t fn_idmap_get(fn_idmap *m, loong_code_id code, int *fresh);
+void fn_idmap_free(fn_idmap *m);
+
 /* trace.c */
 void fn_on_call(void *state, const loong_call_event *ev);
 void fn_on_thread(void *state, const loong_thread_event *ev);

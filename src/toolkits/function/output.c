@@ -108,22 +108,25 @@ static int by_self_desc(const void *a, const void *b)
     return x->self < y->self ? 1 : x->self > y->self ? -1 : 0;
 }
 
-void fn_emit_points(fn_state *st, uint64_t wall_ns)
+/* Every function that ran, most self time first: totals, or (since_report)
+ * what changed since the last call with since_report, which it records.
+ * Returns the count; *out is heap memory (NULL when out of memory). */
+static size_t collect_rows(fn_state *st, row **out, int since_report)
 {
     size_t cap = 1024, n = 0;
     row *rows = malloc(cap * sizeof *rows);
-    if (!rows)
-        return;
-    for (uint32_t c = 0; c < FN_MAX_CHUNKS; c++) {
+    for (uint32_t c = 0; rows && c < FN_MAX_CHUNKS; c++) {
         fn_func *chunk = atomic_load_explicit(
             (_Atomic(fn_func *) *)&st->funcs[c], memory_order_acquire);
-        if (!chunk)
-            continue;
-        for (uint32_t i = 0; i < FN_CHUNK; i++) {
+        for (uint32_t i = 0; chunk && i < FN_CHUNK; i++) {
             fn_func *f = &chunk[i];
             uint64_t calls = fn_get(&f->s.calls), self = fn_get(&f->s.self_ns),
                      total = fn_get(&f->s.total_ns);
-            if (calls == f->reported[0] && self == f->reported[1])
+            const uint64_t *base = f->reported;
+            static const uint64_t zero[3];
+            if (!since_report)
+                base = zero;
+            if (calls == base[0] && self == base[1] && total == base[2])
                 continue;
             if (n == cap) {
                 row *nr = realloc(rows, cap * 2 * sizeof *rows);
@@ -132,15 +135,28 @@ void fn_emit_points(fn_state *st, uint64_t wall_ns)
                 rows = nr;
                 cap *= 2;
             }
-            rows[n++] = (row){self - f->reported[1], total - f->reported[2],
-                              calls - f->reported[0], fn_get(&f->s.max_ns),
+            rows[n++] = (row){self - base[1], total - base[2],
+                              calls - base[0], fn_get(&f->s.max_ns),
                               (c << FN_CHUNK_BITS) | i};
-            f->reported[0] = calls;
-            f->reported[1] = self;
-            f->reported[2] = total;
+            if (since_report) {
+                f->reported[0] = calls;
+                f->reported[1] = self;
+                f->reported[2] = total;
+            }
         }
     }
-    qsort(rows, n, sizeof *rows, by_self_desc);
+    if (rows)
+        qsort(rows, n, sizeof *rows, by_self_desc);
+    *out = rows;
+    return rows ? n : 0;
+}
+
+void fn_emit_points(fn_state *st, uint64_t wall_ns)
+{
+    row *rows;
+    size_t n = collect_rows(st, &rows, 1);
+    if (!rows)
+        return;
     row other = {0, 0, 0, 0, 0};
     for (size_t i = 0; i < n; i++) {
         loong_code_info ci;
@@ -186,31 +202,11 @@ void fn_emit_points(fn_state *st, uint64_t wall_ns)
  * calls, total_us, self_us, max_us, qualname, module, file, line. */
 int fn_write_table(fn_state *st)
 {
-    size_t cap = 1024, n = 0;
-    row *rows = malloc(cap * sizeof *rows);
+    row *rows;
     buf b = {0};
+    size_t n = collect_rows(st, &rows, 0);
     if (!rows)
         return LOONG_ENOMEM;
-    for (uint32_t c = 0; c < FN_MAX_CHUNKS; c++) {
-        fn_func *chunk = atomic_load_explicit(
-            (_Atomic(fn_func *) *)&st->funcs[c], memory_order_acquire);
-        for (uint32_t i = 0; chunk && i < FN_CHUNK; i++) {
-            fn_func *f = &chunk[i];
-            if (!fn_get(&f->s.calls) && !fn_get(&f->s.total_ns))
-                continue;
-            if (n == cap) {
-                row *nr = realloc(rows, cap * 2 * sizeof *rows);
-                if (!nr)
-                    break;
-                rows = nr;
-                cap *= 2;
-            }
-            rows[n++] = (row){fn_get(&f->s.self_ns), fn_get(&f->s.total_ns),
-                              fn_get(&f->s.calls), fn_get(&f->s.max_ns),
-                              (c << FN_CHUNK_BITS) | i};
-        }
-    }
-    qsort(rows, n, sizeof *rows, by_self_desc);
     puts_(&b, "calls\ttotal_us\tself_us\tmax_us\tfunction\tmodule\tfile\t"
               "line\n");
     for (size_t i = 0; i < n; i++) {
@@ -298,49 +294,37 @@ int fn_write_speedscope(fn_state *st)
 {
     buf b = {0}, samples = {0}, weights = {0};
     uint32_t n = atomic_load_explicit(&st->nnodes, memory_order_acquire);
-    /* frame index per code id, assigned in order of first use */
-    size_t fcap = 1024;
-    uint32_t *fidx = calloc(fcap, sizeof *fidx);
-    uint32_t nframes = 0;
+    fn_idmap frames = {0};
     loong_code_id path[FN_MAX_DEPTH];
     uint64_t sum = 0;
     puts_(&b, "{\"$schema\": \"https://www.speedscope.app/file-format-schema"
               ".json\",\n \"exporter\": \"loong function\",\n"
               " \"shared\": {\"frames\": [");
     int first_sample = 1;
-    for (uint32_t i = 1; i < n && fidx; i++) {
+    for (uint32_t i = 1; i < n && !b.oom; i++) {
         uint64_t self_us = self_us_of(st, i);
         if (!self_us)
             continue;
         int len = path_of(st, i, path, FN_MAX_DEPTH);
         puts_(&samples, first_sample ? "[" : ", [");
         for (int k = 0; k < len; k++) {
-            loong_code_id c = path[k];
-            if (c >= fcap) {
-                size_t nc = fcap;
-                while (nc <= c)
-                    nc *= 2;
-                uint32_t *nf = realloc(fidx, nc * sizeof *nf);
-                if (!nf) {
-                    b.oom = 1;
-                    break;
-                }
-                memset(nf + fcap, 0, (nc - fcap) * sizeof *nf);
-                fidx = nf;
-                fcap = nc;
+            int fresh;
+            uint32_t fi = fn_idmap_get(&frames, path[k], &fresh);
+            if (!fi) {
+                b.oom = 1;
+                break;
             }
-            if (!fidx[c]) {
+            if (fresh) {
                 loong_code_info ci;
-                if (st->api->code_info(c, &ci) < 0)
+                if (st->api->code_info(path[k], &ci) < 0)
                     ci = (loong_code_info){"?", "", "?", 0, 0};
-                puts_(&b, nframes ? ",\n  {\"name\": " : "\n  {\"name\": ");
+                puts_(&b, fi > 1 ? ",\n  {\"name\": " : "\n  {\"name\": ");
                 put_json_str(&b, ci.qualname);
                 puts_(&b, ", \"file\": ");
                 put_json_str(&b, ci.filename);
                 putf(&b, ", \"line\": %d}", ci.first_line);
-                fidx[c] = ++nframes;
             }
-            putf(&samples, k ? ", %u" : "%u", fidx[c] - 1);
+            putf(&samples, k ? ", %u" : "%u", fi - 1);
         }
         puts_(&samples, "]");
         putf(&weights, first_sample ? "%llu" : ", %llu",
@@ -359,13 +343,13 @@ int fn_write_speedscope(fn_state *st)
     if (weights.p)
         put(&b, weights.p, weights.len);
     puts_(&b, "]}]}\n");
-    int rc = b.oom || samples.oom || weights.oom || !fidx
+    int rc = b.oom || samples.oom || weights.oom
                  ? LOONG_ENOMEM
                  : st->api->write_file(st->tk, "function.speedscope.json",
                                        b.p, b.len);
     free(b.p);
     free(samples.p);
     free(weights.p);
-    free(fidx);
+    fn_idmap_free(&frames);
     return rc;
 }

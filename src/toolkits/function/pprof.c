@@ -116,13 +116,8 @@ int fn_write_pprof(fn_state *st, uint64_t start_wall_ns, uint64_t dur_ns)
     pb prof = {0}, m = {0}, packed = {0};
     strtab strs = {{0}, 0};
     uint32_t n = atomic_load_explicit(&st->nnodes, memory_order_acquire);
-    /* pprof id (1-based) per code id, in order of first use */
-    size_t cap = 1024;
-    uint32_t *ids = calloc(cap, sizeof *ids);
-    uint32_t nids = 0;
+    fn_idmap ids = {0}; /* pprof function and location ids */
     loong_code_id path[FN_MAX_DEPTH];
-    if (!ids)
-        return LOONG_ENOMEM;
 
     str_add(&strs, ""); /* index 0 is always "" */
     uint64_t s_calls = str_add(&strs, "calls");
@@ -151,26 +146,18 @@ int fn_write_pprof(fn_state *st, uint64_t start_wall_ns, uint64_t dur_ns)
             path[len++] = fn_node_at(st, k)->code; /* leaf first */
         for (int k = 0; k < len; k++) {
             loong_code_id c = path[k];
-            if (c >= cap) {
-                size_t nc = cap;
-                while (nc <= c)
-                    nc *= 2;
-                uint32_t *ni = realloc(ids, nc * sizeof *ni);
-                if (!ni) {
-                    prof.oom = 1;
-                    break;
-                }
-                memset(ni + cap, 0, (nc - cap) * sizeof *ni);
-                ids = ni;
-                cap = nc;
+            int fresh;
+            uint32_t id = fn_idmap_get(&ids, c, &fresh);
+            if (!id) {
+                prof.oom = 1;
+                break;
             }
-            if (!ids[c]) {
+            if (fresh) {
                 loong_code_info ci;
                 if (st->api->code_info(c, &ci) < 0)
                     ci = (loong_code_info){"?", "", "?", 0, 0};
-                ids[c] = ++nids;
                 /* Function {id, name, system_name, filename, start_line} */
-                pb_uint(&fm, 1, nids);
+                pb_uint(&fm, 1, id);
                 uint64_t name = str_add(&strs, ci.qualname);
                 pb_uint(&fm, 2, name);
                 pb_uint(&fm, 3, name);
@@ -179,14 +166,14 @@ int fn_write_pprof(fn_state *st, uint64_t start_wall_ns, uint64_t dur_ns)
                 pb_msg(&functions, 5, &fm);
                 /* Location {id, line: [{function_id, line}]} */
                 pb line = {0};
-                pb_uint(&line, 1, nids);
+                pb_uint(&line, 1, id);
                 pb_uint(&line, 2, (uint64_t)(int64_t)ci.first_line);
-                pb_uint(&fm, 1, nids);
+                pb_uint(&fm, 1, id);
                 pb_msg(&fm, 4, &line);
                 free(line.p);
                 pb_msg(&locations, 4, &fm);
             }
-            pb_varint(&packed, ids[c]);
+            pb_varint(&packed, id);
         }
         /* Sample {location_id: packed, value: packed} */
         pb_bytes(&m, 1, packed.p, packed.len);
@@ -213,6 +200,6 @@ int fn_write_pprof(fn_state *st, uint64_t start_wall_ns, uint64_t dur_ns)
     free(locations.p);
     free(fm.p);
     free(strs.out.p);
-    free(ids);
+    fn_idmap_free(&ids);
     return rc;
 }

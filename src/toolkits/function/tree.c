@@ -114,3 +114,32 @@ fn_func *fn_func_at(fn_state *st, loong_code_id code, int create)
     }
     return &st->funcs[c][code & (FN_CHUNK - 1)];
 }
+
+uint32_t fn_idmap_get(fn_idmap *m, loong_code_id code, int *fresh)
+{
+    *fresh = 0;
+    if (code >= m->cap) {
+        size_t nc = m->cap ? m->cap : 1024;
+        while (nc <= code)
+            nc *= 2;
+        uint32_t *ni = realloc(m->ix, nc * sizeof *ni);
+        if (!ni)
+            return 0;
+        memset(ni + m->cap, 0, (nc - m->cap) * sizeof *ni);
+        m->ix = ni;
+        m->cap = nc;
+    }
+    if (!m->ix[code]) {
+        m->ix[code] = ++m->n;
+        *fresh = 1;
+    }
+    return m->ix[code];
+}
+
+void fn_idmap_free(fn_idmap *m)
+{
+    free(m->ix);
+    m->ix = NULL;
+    m->cap = 0;
+    m->n = 0;
+}
