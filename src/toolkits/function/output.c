@@ -8,15 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- a growable text buffer ------------------------------------------ */
+/* ---- text into an fn_buf ----------------------------------------------- */
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} buf;
+typedef fn_buf buf;
 
-static void put(buf *b, const char *s, size_t n)
+void fn_put(fn_buf *b, const void *s, size_t n)
 {
     if (b->oom)
         return;
@@ -35,6 +31,11 @@ static void put(buf *b, const char *s, size_t n)
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';
+}
+
+static void put(buf *b, const char *s, size_t n)
+{
+    fn_put(b, s, n);
 }
 
 static void puts_(buf *b, const char *s)

@@ -9,30 +9,11 @@
 #include <string.h>
 #include <zlib.h>
 
-typedef struct pb {
-    unsigned char *p;
-    size_t len, cap;
-    int oom;
-} pb;
+typedef fn_buf pb;
 
 static void pb_put(pb *b, const void *s, size_t n)
 {
-    if (b->oom)
-        return;
-    if (b->len + n > b->cap) {
-        size_t c = b->cap ? b->cap : 4096;
-        while (c < b->len + n)
-            c *= 2;
-        unsigned char *np = realloc(b->p, c);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = c;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
+    fn_put(b, s, n);
 }
 
 static void pb_varint(pb *b, uint64_t v)
@@ -96,7 +77,7 @@ static int gzip_write(fn_state *st, const pb *raw)
     unsigned char *out = malloc(cap);
     int rc = LOONG_ENOMEM;
     if (out) {
-        z.next_in = raw->p;
+        z.next_in = (unsigned char *)raw->p;
         z.avail_in = (uInt)raw->len;
         z.next_out = out;
         z.avail_out = (uInt)cap;
