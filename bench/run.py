@@ -12,6 +12,7 @@ Columns:
   a  plain:       python w.py
   b  loong:       loong run -o TMP -- python w.py          (runtime, no toolkit)
   c  loong+ex:    loong run -t example -o TMP -- python w.py
+  g  loong+fn:    loong run -t function -o TMP -- python w.py (trace mode)
   d  cProfile:    python -m cProfile -o /dev/null w.py
   e  yappi:       python bench/yappi_run.py w.py           (Debian's python3 only)
   f  austin:      austin -o /dev/null python w.py          (if on PATH)
@@ -59,6 +60,7 @@ COLUMNS = [
     ("a", "none"),
     ("b", "loong, no toolkit"),
     ("c", "loong -t example"),
+    ("g", "loong -t function"),
     ("d", "cProfile"),
     ("e", "yappi"),
     ("f", "austin"),
@@ -169,6 +171,9 @@ def command_for(col, python, workload, outdir, austin, loong, yappi_run):
     if col == "c":
         return [loong, "run", "-t", "example", "-o", outdir, "--",
                 python, workload]
+    if col == "g":
+        return [loong, "run", "-t", "function", "-o", outdir, "--",
+                python, workload]
     if col == "d":
         return [python, "-m", "cProfile", "-o", os.devnull, workload]
     if col == "e":
@@ -197,7 +202,7 @@ def has_runtime(minor):
 def applicable_columns(label, minor, austin, yappi_ok):
     cols = ["a"]
     if has_runtime(minor):
-        cols += ["b", "c"]
+        cols += ["b", "c", "g"]
     cols.append("d")
     if label == DEBIAN_LABEL and yappi_ok:
         cols.append("e")
@@ -283,12 +288,14 @@ def check_loong_output(outdir, col, version_prefix):
         raise BenchError("meta.json says python %r, expected %s"
                          % (got, version_prefix))
     names = [t.get("name") for t in meta.get("toolkits", [])]
-    want = ["example"] if col == "c" else []
+    want = {"c": ["example"], "g": ["function"]}.get(col, [])
     if names != want:
         raise BenchError("meta.json lists toolkits %r, expected %r"
                          % (names, want))
     if col == "c" and not os.path.getsize(os.path.join(pdir, "example.txt")):
         raise BenchError("the example toolkit wrote an empty example.txt")
+    if col == "g" and not os.path.getsize(os.path.join(pdir, "function.tsv")):
+        raise BenchError("the function toolkit wrote an empty function.tsv")
 
 
 def children_cpu():
@@ -569,13 +576,13 @@ def measure(results, checksums, tmp, snap, env, austin, versions, rep, label,
             path, w, col):
     workload = os.path.join(snap["workloads"], w + ".py")
     outdir = os.path.join(tmp, "out")
-    if col in ("b", "c"):
+    if col in ("b", "c", "g"):
         os.mkdir(outdir)
     argv = command_for(col, path, workload, outdir, austin, snap["loong"],
                        snap["yappi_run"])
     try:
         secs, cpu, out = run_once(argv, env, tmp)
-        if col in ("b", "c"):
+        if col in ("b", "c", "g"):
             check_loong_output(outdir, col, minor_of(versions[label]))
     finally:
         shutil.rmtree(outdir, ignore_errors=True)
