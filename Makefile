@@ -144,17 +144,21 @@ install: all
 	cp -R $(LIBDIR)/. $(DESTDIR)$(PREFIX)/lib/loong/
 	cp include/loong/*.h $(DESTDIR)$(PREFIX)/include/loong/
 
-# Profile a demo program with the example toolkit, into ./loong-out.
+# Profile a demo program with the function and example toolkits, into
+# ./loong-out, and show what was written.
 LOONG ?= $(B)/bin/loong
 DEMO_PYTHON ?= $(word 2,$(subst :, ,$(lastword $(PY_LINES))))
 demo: all
 	@if [ -z "$(DEMO_PYTHON)" ]; then echo "no CPython 3.8+ found"; exit 1; fi
-	rm -rf loong-out/calls-*
-	$(LOONG) run -t example -- $(DEMO_PYTHON) tests/programs/threads.py 4 20000
+	rm -rf loong-out/threads-*
+	$(LOONG) run -t function -t example -- $(DEMO_PYTHON) \
+	    tests/programs/threads.py 4 20000
 	@d=$$(ls -d loong-out/threads-* | tail -1); \
-	  echo; echo "== $$d/metrics.lp"; cat $$d/metrics.lp; \
-	  echo "== $$d/example.txt (most called functions)"; cat $$d/example.txt; \
-	  echo "== $$d/meta.json"; cat $$d/meta.json
+	  echo; echo "== $$d"; ls $$d; \
+	  echo; echo "== $$d/function.tsv (where the time went, most self time first)"; \
+	  head -8 $$d/function.tsv | cut -f1-6; \
+	  echo; echo "== $$d/metrics.lp (InfluxDB line protocol)"; head -5 $$d/metrics.lp; \
+	  echo; echo "== $$d/meta.json"; cat $$d/meta.json
 
 bench: all
 	$(TEST_PYTHON) bench/run.py
