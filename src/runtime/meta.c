@@ -205,6 +205,17 @@ void rt_meta_after_fork_child(void)
     sb_init(&history);
 }
 
+/* "3.11.2" from Py_GetVersion() (a static string: no lock needed). */
+static void running_version(char *out, size_t cap)
+{
+    const char *v = Py_GetVersion();
+    size_t n = strcspn(v, " ");
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, v, n);
+    out[n] = '\0';
+}
+
 int rt_meta_write(const char *exit_reason)
 {
     sb s;
@@ -224,10 +235,14 @@ int rt_meta_write(const char *exit_reason)
         sb_json_str(&s, argv[i]);
     }
     free_cmdline(argv);
-    sb_printf(&s, "],\n  \"python\": {\"version\": \"%d.%d.%d\", "
-                  "\"implementation\": \"cpython\", \"hexversion\": %lu},\n",
-              PY_MAJOR_VERSION, PY_MINOR_VERSION, PY_MICRO_VERSION,
-              (unsigned long)PY_VERSION_HEX);
+    /* The running interpreter's version, not the headers' we were built
+     * with: one build serves every micro release of its minor. */
+    char ver[32];
+    running_version(ver, sizeof ver);
+    sb_printf(&s, "],\n  \"python\": {\"version\": \"%s\", "
+                  "\"implementation\": \"cpython\", \"built_for\": "
+                  "\"%d.%d.%d\"},\n",
+              ver, PY_MAJOR_VERSION, PY_MINOR_VERSION, PY_MICRO_VERSION);
     sb_puts(&s, "  \"start\": ");
     iso_time(&s, rt.start_wall_ns);
     sb_puts(&s, ",\n  \"end\": ");

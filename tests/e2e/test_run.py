@@ -226,3 +226,21 @@ def test_raw_thread_is_profiled(python, tmp_path):
             [python, PROGRAMS / "rawthread.py"])
     assert r.returncode == 0 and r.stdout == b"ok\n", r.stderr
     assert top_counts(only_proc_dir(out))[("__main__", "work")] > 1000
+
+
+def test_meta_reports_the_running_interpreter(tmp_path):
+    """The runtime built for pyenv's 3.11 also loads into Debian's 3.11:
+    meta.json must name the interpreter that runs, not the build's."""
+    import subprocess as sp
+    deb = "/usr/bin/python3"
+    if not os.path.exists(deb):
+        pytest.skip("no Debian python3")
+    ver = sp.run([deb, "-c", "import platform; print(platform.python_version())"],
+                 capture_output=True, text=True).stdout.strip()
+    from conftest import PYTHONS
+    if ver.rsplit(".", 1)[0] not in PYTHONS:
+        pytest.skip("no runtime built for Debian's python %s" % ver)
+    r = run(loong_cmd(tmp_path / "out") + [deb, "-c", "pass"])
+    assert r.returncode == 0, r.stderr
+    m = meta(only_proc_dir(tmp_path / "out"))
+    assert m["python"]["version"] == ver
