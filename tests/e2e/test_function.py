@@ -68,17 +68,32 @@ def test_exact_counts_and_shapes(python, tmp_path):
 
 @pytest.mark.parametrize("clock,tolerance", [("cpu", 0.10), ("wall", 0.10)])
 def test_time_split_three_to_one(python, tmp_path, clock, tolerance):
+    """a() burns 3x what b() does. The program times both itself with the
+    same clock; loong's split must agree with that within the tolerance.
+    (On a loaded VM the true split drifts from 3: the program's own
+    measurement is the reference, and a drift past 15% means the machine,
+    not loong, is off: skipped.)"""
     if clock == "wall" and os.getloadavg()[0] > 1.5:
         pytest.skip("machine busy (load %.1f): a wall-clock split needs the "
                     "CPU to itself" % os.getloadavg()[0])
-    d = profile(python, tmp_path, "split", "clock=" + clock)
+    ref = tmp_path / "ref.txt"
+    r = run(loong_cmd(tmp_path / "out", "function:clock=" + clock) +
+            [python, PROGRAMS / "fn_target.py", "split", clock, ref])
+    assert r.returncode == 0, r.stderr
+    d = only_proc_dir(tmp_path / "out")
+    ta, tb = map(int, ref.read_text().split())
+    truth = ta / tb
+    if abs(truth - 3.0) > 0.45:
+        pytest.skip("the program itself measured %.2f, not 3: noisy machine"
+                    % truth)
     stacks = collapsed(d)
     a = sum(w for s, w in stacks.items() if s[-2:] == ("a", "spin"))
     b = sum(w for s, w in stacks.items() if s[-2:] == ("b", "spin"))
-    assert b > 0 and abs(a / b - 3.0) <= 3.0 * tolerance, (a, b)
+    assert b > 0 and abs(a / b - truth) <= truth * tolerance, (a, b, truth)
+    assert abs(a / b - 3.0) <= 3.0 * (tolerance + 0.05), (a, b)
     t = table(d)
     assert t["a"]["calls"] == 40 and t["spin"]["calls"] == 80
-    assert abs(t["a"]["total"] / t["b"]["total"] - 3.0) <= 3.0 * tolerance
+    assert abs(t["a"]["total"] / t["b"]["total"] - truth) <= truth * tolerance
 
 
 def test_points_and_speedscope(python, tmp_path):
