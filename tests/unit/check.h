@@ -135,4 +135,18 @@ static inline int check_done_(const char *name)
     check_mem_((a), (an), (b), (bn), __FILE__, __LINE__, #a " == " #b)
 #define CHECK_DONE(name) check_done_(name)
 
+/* hay contains needle (a message names what it should) */
+#define CHECK_HAS(hay, needle)                                                \
+    check_has_((hay), (needle), __FILE__, __LINE__, #hay " contains " #needle)
+
+__attribute__((unused)) static int check_has_(const char *hay, const char *needle, const char *file,
+                      int line, const char *expr)
+{
+    int ok = hay != NULL && strstr(hay, needle) != NULL;
+    if (check_count_(ok, file, line, expr))
+        fprintf(stderr, "    \"%s\" does not contain \"%s\"\n",
+                hay ? hay : "(null)", needle);
+    return ok;
+}
+
 #endif

@@ -5,20 +5,6 @@
 #include "check.h"
 #include "common/spec.h"
 
-/* hay contains needle (a message names what it should) */
-#define CHECK_HAS(hay, needle)                                                \
-    check_has_((hay), (needle), __FILE__, __LINE__, #hay " contains " #needle)
-
-static int check_has_(const char *hay, const char *needle, const char *file,
-                      int line, const char *expr)
-{
-    int ok = hay != NULL && strstr(hay, needle) != NULL;
-    if (check_count_(ok, file, line, expr))
-        fprintf(stderr, "    \"%s\" does not contain \"%s\"\n",
-                hay ? hay : "(null)", needle);
-    return ok;
-}
-
 /* Parse s; expect success; return the spec (caller frees). */
 static tk_spec parse_ok(const char *s)
 {

@@ -92,20 +92,6 @@ static int build(const char *dir, const char *name, const char *src)
     PRELUDE OPTS DEF("LOONG_ABI_MAJOR", "LOONG_ABI_MINOR",                    \
                      "sizeof(loong_toolkit_def)", "\"" name "\"", "load")
 
-/* hay contains needle (a message names what it should) */
-#define CHECK_HAS(hay, needle)                                                \
-    check_has_((hay), (needle), __FILE__, __LINE__, #hay " contains " #needle)
-
-static int check_has_(const char *hay, const char *needle, const char *file,
-                      int line, const char *expr)
-{
-    int ok = hay != NULL && strstr(hay, needle) != NULL;
-    if (check_count_(ok, file, line, expr))
-        fprintf(stderr, "    \"%s\" does not contain \"%s\"\n",
-                hay ? hay : "(null)", needle);
-    return ok;
-}
-
 static int setup(void)
 {
     char t[] = "/tmp/loong-test-tkfind-XXXXXX";
