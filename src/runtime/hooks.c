@@ -67,11 +67,6 @@ static void dispatch_c(int kind, PyObject *callable)
     }
 }
 
-void rt_dispatch_call(int kind, PyCodeObject *co, PyObject *globals)
-{
-    dispatch_call(kind, co, globals);
-}
-
 void rt_dispatch_thread(int kind, rt_thread *th)
 {
     if (atomic_load(&rt_suspended) || !(rt.caps_on & LOONG_CAP_THREADS))

@@ -104,7 +104,6 @@ int rt_filter_set(loong_toolkit *tk, const char *include, const char *exclude);
 /* threads.c */
 rt_thread *rt_thread_current(void);     /* with the interpreter lock */
 void rt_threads_register_all(void);     /* existing threads */
-void rt_threads_forget_all(void);
 void rt_threads_after_fork_child(void);
 
 /* hooks.c: the event sources */
@@ -112,7 +111,6 @@ int rt_hooks_update(uint32_t caps);     /* install/remove to match caps */
 void rt_hooks_remove_all(void);
 uint32_t rt_hooks_potential(void);
 void rt_hooks_periodic(void);           /* flusher, without the lock */
-void rt_dispatch_call(int kind, PyCodeObject *co, PyObject *globals);
 void rt_dispatch_thread(int kind, rt_thread *th);
 
 /* pipeline.c */

@@ -17,9 +17,7 @@
 #define DICT_KEY "__loong_thread__"
 
 static _Thread_local rt_thread *tls_th;
-static _Thread_local unsigned tls_gen;
 static _Thread_local rt_thread tls_ended; /* identity after the end event */
-static unsigned thread_gen = 1;           /* bumped by rt_threads_forget_all */
 static atomic_uint next_id = 1;
 static int forgetting;
 
@@ -67,7 +65,7 @@ static rt_thread *attach_to(PyObject *dict, uint64_t native_id, int *is_new)
 
 rt_thread *rt_thread_current(void)
 {
-    if (tls_th && tls_gen == thread_gen)
+    if (tls_th)
         return tls_th;
     static rt_thread unknown = {0, 0};
     rt_exc_state saved;
@@ -86,7 +84,6 @@ rt_thread *rt_thread_current(void)
     if (!th)
         return &unknown;
     tls_th = th;
-    tls_gen = thread_gen;
     if (is_new)
         rt_dispatch_thread(LOONG_THREAD_START, th);
     return th;
@@ -119,29 +116,8 @@ void rt_threads_register_all(void)
             continue;
         if (ts == cur) {
             tls_th = th;
-            tls_gen = thread_gen;
         }
     }
-    if (PyErr_Occurred())
-        PyErr_Clear();
-    rt_exc_restore(&saved);
-}
-
-/* Detach: remove our capsule from every thread, with no end events. */
-void rt_threads_forget_all(void)
-{
-    PyThreadState *cur = PyThreadState_Get();
-    rt_exc_state saved;
-    rt_exc_save(&saved);
-    forgetting++;
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(cur->interp); ts;
-         ts = PyThreadState_Next(ts)) {
-        if (ts->dict && PyDict_GetItemString(ts->dict, DICT_KEY))
-            PyDict_DelItemString(ts->dict, DICT_KEY);
-    }
-    forgetting--;
-    thread_gen++;
-    tls_th = NULL;
     if (PyErr_Occurred())
         PyErr_Clear();
     rt_exc_restore(&saved);

@@ -129,7 +129,6 @@ void fn_slow_completed(fn_slow *s, loong_thread_id th, loong_code_id code,
                        uint32_t depth, uint64_t start, uint64_t dur);
 void fn_slow_thread_end(fn_slow *s, loong_thread_id th);
 int fn_slow_write(fn_slow *s, fn_state *st);
-uint32_t fn_slow_count(fn_slow *s);
 
 /* pprof.c */
 int fn_write_pprof(fn_state *st, uint64_t start_wall_ns, uint64_t dur_ns);

@@ -204,8 +204,3 @@ int fn_slow_write(fn_slow *s, fn_state *st)
     free(text);
     return rc;
 }
-
-uint32_t fn_slow_count(fn_slow *s)
-{
-    return atomic_load(&s->ncalls);
-}
