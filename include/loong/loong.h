@@ -72,6 +72,7 @@ enum loong_capability {
     LOONG_CAP_THREADS = 1u << 3,    /* thread start/end */
     LOONG_CAP_GC = 1u << 4,         /* collection start/end */
     LOONG_CAP_TICK = 1u << 5,       /* periodic tick on loong's thread */
+    LOONG_CAP_SAMPLES = 1u << 6,    /* stack samples of every thread (1.1) */
     /* reserved: their events have slots in loong_callbacks already */
     LOONG_CAP_GREENLETS = 1u << 16,
     LOONG_CAP_COROUTINES = 1u << 17,
@@ -141,6 +142,34 @@ typedef struct loong_tick_event {
     unsigned flags;           /* enum loong_tick_flags */
 } loong_tick_event;
 
+typedef struct loong_frame {
+    loong_code_id code;
+    int line;              /* current line, or 0 if unknown */
+} loong_frame;
+
+/* In threads_stacks: whether the thread is on a CPU now. In a sample:
+ * RUNNING when the thread used at least half of the span on a CPU, else
+ * WAITING (sleeping, blocked in I/O, or waiting for the interpreter lock). */
+enum loong_thread_state {
+    LOONG_THREAD_RUNNING = 1,
+    LOONG_THREAD_WAITING = 2,
+};
+
+/* A stack sample of one thread, taken on loong's sampler thread without
+ * stopping the program (LOONG_CAP_SAMPLES, at the rate set with
+ * api->set_sample_rate). One event per thread that has Python frames, for
+ * every round of samples. */
+typedef struct loong_sample_event {
+    uint64_t t_ns;            /* monotonic, when this round started */
+    loong_thread_id thread;   /* 0 if loong has not seen the thread yet */
+    uint64_t native_id;       /* the kernel's thread id */
+    int state;                /* enum loong_thread_state, above */
+    uint64_t wall_ns;         /* since this thread's previous sample */
+    uint64_t cpu_ns;          /* the thread's CPU time over that span */
+    size_t nframes;
+    const loong_frame *frames; /* innermost first, filtered; line is 0 */
+} loong_sample_event;
+
 /* Callbacks: set the ones you want, leave the others NULL, and register the
  * struct with api->set_callbacks(tk, &cb, sizeof cb). Fields are only ever
  * appended, so a toolkit built against an older header still works. */
@@ -155,6 +184,8 @@ typedef struct loong_callbacks {
     void (*reserved_greenlet)(void *state, const void *ev);
     void (*reserved_coroutine)(void *state, const void *ev);
     void (*reserved_allocation)(void *state, const void *ev);
+    /* 1.1: on loong's sampler thread, concurrently with events and tick */
+    void (*sample)(void *state, const loong_sample_event *ev);
 } loong_callbacks;
 
 /* ---- functional API data --------------------------------------------- */
@@ -166,16 +197,6 @@ typedef struct loong_code_info {
     int first_line;
     int is_c_function;     /* a builtin seen through LOONG_CAP_C_CALLS */
 } loong_code_info;
-
-typedef struct loong_frame {
-    loong_code_id code;
-    int line;              /* current line, or 0 if unknown */
-} loong_frame;
-
-enum loong_thread_state {
-    LOONG_THREAD_RUNNING = 1, /* holds the interpreter lock */
-    LOONG_THREAD_WAITING = 2, /* released it (sleep, I/O, C call) */
-};
 
 typedef struct loong_thread_stack {
     loong_thread_id thread;   /* 0 if loong has not seen it run yet */
@@ -312,6 +333,11 @@ typedef struct loong_api {
 
     /* memory handed out by the runtime */
     void (*free)(void *ptr);
+
+    /* ---- 1.1 ---- */
+    /* Samples per second for LOONG_CAP_SAMPLES, 1 to 10000 (default 100);
+     * from load only. */
+    int (*set_sample_rate)(loong_toolkit *tk, uint32_t hz);
 } loong_api;
 
 /* ---- the toolkit definition ------------------------------------------ */

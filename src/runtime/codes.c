@@ -234,6 +234,19 @@ static uint32_t compute_mask(uint32_t id)
     return mask;
 }
 
+int rt_code_accepts(const loong_toolkit *tk, uint32_t id)
+{
+    if (id == 0 ||
+        id > atomic_load_explicit(&n_codes, memory_order_acquire))
+        return 0;
+    return accepts(tk, entry_of(id));
+}
+
+long rt_codes_extra_index(void)
+{
+    return (long)extra_index;
+}
+
 int rt_filter_set(loong_toolkit *tk, const char *include, const char *exclude)
 {
     char *inc = include && *include ? strdup(include) : NULL;

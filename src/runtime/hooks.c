@@ -630,6 +630,8 @@ uint32_t rt_hooks_potential(void)
 #if RT_PY_312
     caps |= LOONG_CAP_EXCEPTIONS;
 #endif
+    if (rt_sampler_available())
+        caps |= LOONG_CAP_SAMPLES;
     return caps;
 }
 
@@ -658,5 +660,6 @@ int rt_hooks_update(uint32_t caps)
 
 void rt_hooks_remove_all(void)
 {
+    rt_sampler_stop();
     rt_hooks_update(0);
 }

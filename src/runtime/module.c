@@ -144,13 +144,17 @@ static int in_fork_wrapper; /* the wrapper resumes, after CPython's count */
 static PyObject *fork_wrapper(PyObject *self, PyObject *unused)
 {
     int paused = rt.started && rt.flusher_running && rt.pid == getpid();
-    if (paused)
+    if (paused) {
+        rt_sampler_pause();
         rt_pipeline_pause();
+    }
     in_fork_wrapper++;
     PyObject *r = PyObject_CallNoArgs(orig_fork);
     in_fork_wrapper--;
-    if (paused && rt.pid == getpid())
-        rt_pipeline_resume(); /* parent, or fork failed */
+    if (paused && rt.pid == getpid()) { /* parent, or fork failed */
+        rt_pipeline_resume();
+        rt_sampler_resume();
+    }
     return r;
 }
 
@@ -343,13 +347,15 @@ static PyObject *m_status(PyObject *self, PyObject *unused)
     unsigned long long dropped =
         rt.buf ? lbuf_dropped(rt.buf) + atomic_load(&rt.sink_dropped) : 0;
     return Py_BuildValue(
-        "{sOsisssssssNsKsKsIsisK}", "started",
+        "{sOsisssssssNsKsKsIsisKsKsK}", "started",
         rt.started ? Py_True : Py_False,
         "pid", (int)rt.pid, "output", rt.proc_dir, "sink", rt.sink_str,
         "version", LOONG_VERSION_STRING, "toolkits", tks, "records",
         (unsigned long long)(rt.buf ? lbuf_records(rt.buf) : 0), "dropped",
         dropped, "hooks", (unsigned)rt.caps_on, "interval_ms",
-        rt.interval_ms, "hook_calls", (unsigned long long)rt_hook_calls);
+        rt.interval_ms, "hook_calls", (unsigned long long)rt_hook_calls,
+        "sample_rounds", (unsigned long long)rt_sampler_rounds(),
+        "sample_locked", (unsigned long long)rt_sampler_locked());
 }
 
 static PyObject *m_atexit(PyObject *self, PyObject *unused)
@@ -370,15 +376,19 @@ static PyObject *m_shutdown(PyObject *self, PyObject *unused)
 
 static PyObject *m_before_fork(PyObject *self, PyObject *unused)
 {
-    if (rt.started && rt.pid == getpid())
+    if (rt.started && rt.pid == getpid()) {
+        rt_sampler_pause();
         rt_pipeline_pause();
+    }
     Py_RETURN_NONE;
 }
 
 static PyObject *m_after_fork_parent(PyObject *self, PyObject *unused)
 {
-    if (rt.started && rt.pid == getpid() && !in_fork_wrapper)
+    if (rt.started && rt.pid == getpid() && !in_fork_wrapper) {
         rt_pipeline_resume();
+        rt_sampler_resume();
+    }
     Py_RETURN_NONE;
 }
 
@@ -395,6 +405,7 @@ static PyObject *m_after_fork_child(PyObject *self, PyObject *unused)
     rt.pid = getpid();
     rt.start_wall_ns = rt_wall_ns();
     rt_pipeline_after_fork_child();
+    rt_sampler_after_fork_child();
     rt_threads_after_fork_child();
     rt_meta_after_fork_child();
     rt.sink = NULL; /* the parent's: its fd or socket is shared */

@@ -35,6 +35,8 @@ struct loong_toolkit {
     char *include;             /* filter, comma-separated globs */
     char *exclude;
     uint64_t loaded_wall_ns;
+    uint32_t sample_hz;        /* LOONG_CAP_SAMPLES rate */
+    uint64_t sample_next_ns;   /* sampler thread only */
 };
 
 /* One Python thread as loong knows it. */
@@ -100,6 +102,19 @@ int rt_code_info(loong_code_id id, loong_code_info *out);
  * anything else. */
 uint32_t rt_c_lookup(PyObject *callable, uint32_t *mask);
 int rt_filter_set(loong_toolkit *tk, const char *include, const char *exclude);
+/* Whether tk's filter accepts the identity (any thread, under tk_lock). */
+int rt_code_accepts(const loong_toolkit *tk, uint32_t id);
+long rt_codes_extra_index(void); /* the co_extra slot; -1 before init */
+
+/* sampler.c: stack samples of every thread, without the lock */
+int rt_sampler_available(void);
+int rt_sampler_update(void);    /* start/stop/retune to match toolkits */
+void rt_sampler_stop(void);
+void rt_sampler_pause(void);    /* before fork */
+void rt_sampler_resume(void);
+void rt_sampler_after_fork_child(void);
+uint64_t rt_sampler_rounds(void);
+uint64_t rt_sampler_locked(void); /* times it took the interpreter lock */
 
 /* threads.c */
 rt_thread *rt_thread_current(void);     /* with the interpreter lock */

@@ -44,6 +44,8 @@ int rt_recompute_hooks(void)
     rt.generation++; /* masks cached in code objects are stale now */
     rt.caps_on = caps;
     int rc = rt_hooks_update(caps);
+    if (rc == 0)
+        rc = rt_sampler_update();
     if (rc < 0)
         rt_log(NULL, LOONG_LOG_ERROR, "installing hooks: %s",
                loong_strerror(rc));
@@ -289,6 +291,16 @@ static int api_relinquish_caps(loong_toolkit *tk, uint32_t caps)
     return 0;
 }
 
+static int api_set_sample_rate(loong_toolkit *tk, uint32_t hz)
+{
+    if (!tk || hz < 1 || hz > 10000)
+        return LOONG_EINVAL;
+    if (tk != loading)
+        return LOONG_ESTATE;
+    tk->sample_hz = hz;
+    return 0;
+}
+
 static int api_set_filter(loong_toolkit *tk, const char *include,
                           const char *exclude)
 {
@@ -378,6 +390,7 @@ const loong_api rt_api = {
     .wall_ns = rt_wall_ns,
     .thread_cpu_ns = api_thread_cpu,
     .process_cpu_ns = api_process_cpu,
+    .set_sample_rate = api_set_sample_rate,
     .emit_point = api_emit,
     .write_file = api_write_file,
     .output_dir = api_output_dir,

@@ -62,13 +62,14 @@ def worker():
 
 
 if sys.argv[1] == "split":
-    # optional: measure the split ourselves (argv: split CLOCK FILE), the
-    # reference the profiler's figures are compared with
+    # optional: measure the split ourselves (argv: split CLOCK FILE
+    # [ROUNDS]), the reference the profiler's figures are compared with
     clock = time.thread_time_ns
     if len(sys.argv) > 2 and sys.argv[2] == "wall":
         clock = time.perf_counter_ns
     ta = tb = 0
-    for _ in range(40):
+    rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 40
+    for _ in range(rounds):
         t0 = clock()
         a()
         t1 = clock()

@@ -63,10 +63,31 @@ static int function_load(loong_toolkit *tk, const loong_api *api,
                  "with clock=wall", slow);
         return LOONG_EOPTION;
     }
-    if (strcmp(mode, "trace") != 0) {
-        api->log(tk, LOONG_LOG_ERROR, "mode=%s: only trace is available",
-                 mode);
+    int sample = !strcmp(mode, "sample");
+    if (!sample && strcmp(mode, "trace") != 0) {
+        api->log(tk, LOONG_LOG_ERROR, "mode=%s: trace or sample", mode);
         return LOONG_EOPTION;
+    }
+    const char *hz_s = api->option(tk, "hz", "100");
+    char *hz_end;
+    long hz = strtol(hz_s, &hz_end, 10);
+    const char *idle = api->option(tk, "idle", "no");
+    if (*hz_end || hz < 1 || hz > 10000 ||
+        (strcmp(idle, "yes") && strcmp(idle, "no"))) {
+        api->log(tk, LOONG_LOG_ERROR, "bad option: hz=%s (1 to 10000) "
+                 "idle=%s (yes or no)", hz_s, idle);
+        return LOONG_EOPTION;
+    }
+    if (sample && (slow_ns || !strcmp(c_calls, "yes"))) {
+        api->log(tk, LOONG_LOG_ERROR,
+                 "slow= and c_calls= need mode=trace");
+        return LOONG_EOPTION;
+    }
+    if (sample && (api->minor < 1 ||
+                   !(api->potential_capabilities() & LOONG_CAP_SAMPLES))) {
+        api->log(tk, LOONG_LOG_ERROR, "mode=sample: this runtime cannot "
+                 "sample stacks here");
+        return LOONG_ENOTSUP;
     }
     if ((strcmp(clock, "wall") && strcmp(clock, "cpu")) || top < 1 ||
         top > 1000) {
@@ -81,6 +102,8 @@ static int function_load(loong_toolkit *tk, const loong_api *api,
     st->api = api;
     st->top = top;
     st->cpu = !strcmp(clock, "cpu");
+    st->sample = sample;
+    st->idle = !strcmp(idle, "yes");
     st->start_wall_ns = api->wall_ns();
     st->start_ns = api->now_ns();
     int rc = fn_tree_init(st);
@@ -88,14 +111,21 @@ static int function_load(loong_toolkit *tk, const loong_api *api,
         !(st->slow = fn_slow_new(slow_ns, st->start_wall_ns - st->start_ns)))
         rc = LOONG_ENOMEM;
     loong_callbacks cb = {0};
-    cb.call = fn_on_call;
-    cb.thread = fn_on_thread;
     cb.tick = on_tick;
+    uint32_t caps = LOONG_CAP_TICK;
+    if (sample) {
+        cb.sample = fn_on_sample;
+        caps |= LOONG_CAP_SAMPLES;
+    } else {
+        cb.call = fn_on_call;
+        cb.thread = fn_on_thread;
+        caps |= LOONG_CAP_CALLS | LOONG_CAP_THREADS |
+                (!strcmp(c_calls, "yes") ? LOONG_CAP_C_CALLS : 0);
+    }
     if (rc < 0 || (rc = api->set_state(tk, st)) < 0 ||
         (rc = api->set_callbacks(tk, &cb, sizeof cb)) < 0 ||
-        (rc = api->add_capabilities(
-             tk, LOONG_CAP_CALLS | LOONG_CAP_THREADS | LOONG_CAP_TICK |
-                     (!strcmp(c_calls, "yes") ? LOONG_CAP_C_CALLS : 0))) < 0 ||
+        (sample && (rc = api->set_sample_rate(tk, (uint32_t)hz)) < 0) ||
+        (rc = api->add_capabilities(tk, caps)) < 0 ||
         (rc = api->set_filter(tk, api->option(tk, "include", NULL),
                               api->option(tk, "exclude", NULL))) < 0) {
         fn_slow_free(st->slow);
@@ -117,7 +147,9 @@ static void function_unload(loong_toolkit *tk, void *state)
 }
 
 static const loong_option_def options[] = {
-    {"mode", "trace", "trace: every call (deterministic)"},
+    {"mode", "trace", "trace: every call (exact); sample: stack samples"},
+    {"hz", "100", "sample mode: samples per second, 1 to 10000"},
+    {"idle", "no", "sample mode: yes to count threads that wait too"},
     {"clock", "wall", "wall or cpu (thread CPU time; slower)"},
     {"top", "20", "functions per interval point, the rest as 'other'"},
     {"slow", "", "keep calls longer than this (e.g. 50ms) with their callees"},

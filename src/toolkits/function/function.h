@@ -1,4 +1,7 @@
-/* function: where the time goes, and the call chains (trace mode).
+/* function: where the time goes, and the call chains.
+ *
+ * Sample mode (sample.c) feeds the same tree from stack samples; what
+ * follows describes trace mode.
  *
  * Every Python call and return of the code the filter accepts moves a
  * per-thread shadow stack; each frame points at a node of one call tree
@@ -43,6 +46,7 @@ typedef struct fn_node {
 typedef struct fn_func {
     fn_stats s;                    /* inclusive counted once per recursion */
     uint64_t reported[3];          /* calls, total, self at the last tick */
+    uint32_t stamp;                /* sample mode: last sample counted in */
 } fn_func;
 
 typedef struct fn_frame {
@@ -70,6 +74,11 @@ typedef struct fn_state {
     const loong_api *api;
     int top;                       /* functions per interval point */
     int cpu;                       /* clock=cpu */
+    int sample;                    /* mode=sample: calls count samples */
+    int idle;                      /* sample mode: keep waiting threads */
+    uint32_t sample_stamp;
+    _Atomic uint64_t samples_running, samples_waiting;
+    uint64_t reported_running, reported_waiting; /* tick only */
     /* nodes: index 0 is the root */
     fn_node *nodes[FN_MAX_CHUNKS];
     _Atomic uint32_t nnodes;
@@ -117,6 +126,9 @@ void fn_on_call(void *state, const loong_call_event *ev);
 void fn_on_thread(void *state, const loong_thread_event *ev);
 void fn_threads_free(fn_state *st);
 
+/* sample.c */
+void fn_on_sample(void *state, const loong_sample_event *ev);
+
 /* output.c */
 void fn_emit_points(fn_state *st, uint64_t wall_ns);
 int fn_write_collapsed(fn_state *st);
@@ -133,6 +145,12 @@ int fn_slow_write(fn_slow *s, fn_state *st);
 /* pprof.c */
 int fn_write_pprof(fn_state *st, uint64_t start_wall_ns, uint64_t dur_ns);
 int fn_write_speedscope(fn_state *st);
+
+/* What "calls" counts: calls in trace mode, samples in sample mode. */
+static inline const char *fn_count_name(const fn_state *st)
+{
+    return st->sample ? "samples" : "calls";
+}
 
 static inline void fn_add(_Atomic uint64_t *a, uint64_t v)
 {

@@ -177,7 +177,7 @@ void fn_emit_points(fn_state *st, uint64_t wall_ns)
                              {"file", ci.filename},
                              {"line", where}};
         loong_field f[4] = {
-            {"calls", LOONG_FIELD_UINT, {.u = rows[i].calls}},
+            {fn_count_name(st), LOONG_FIELD_UINT, {.u = rows[i].calls}},
             {"total_us", LOONG_FIELD_FLOAT, {.f = rows[i].total / 1e3}},
             {"self_us", LOONG_FIELD_FLOAT, {.f = rows[i].self / 1e3}},
             {"max_us", LOONG_FIELD_FLOAT, {.f = rows[i].max / 1e3}},
@@ -188,7 +188,7 @@ void fn_emit_points(fn_state *st, uint64_t wall_ns)
     if (n > (size_t)st->top) {
         loong_tag tags[1] = {{"function", "other"}};
         loong_field f[4] = {
-            {"calls", LOONG_FIELD_UINT, {.u = other.calls}},
+            {fn_count_name(st), LOONG_FIELD_UINT, {.u = other.calls}},
             {"total_us", LOONG_FIELD_FLOAT, {.f = other.total / 1e3}},
             {"self_us", LOONG_FIELD_FLOAT, {.f = other.self / 1e3}},
             {"max_us", LOONG_FIELD_FLOAT, {.f = other.max / 1e3}},
@@ -197,6 +197,18 @@ void fn_emit_points(fn_state *st, uint64_t wall_ns)
         st->api->emit_point(st->tk, &p);
     }
     free(rows);
+    if (st->sample) {
+        uint64_t run = atomic_load(&st->samples_running),
+                 wait = atomic_load(&st->samples_waiting);
+        loong_field f[2] = {
+            {"running", LOONG_FIELD_UINT, {.u = run - st->reported_running}},
+            {"waiting", LOONG_FIELD_UINT, {.u = wait - st->reported_waiting}},
+        };
+        st->reported_running = run;
+        st->reported_waiting = wait;
+        loong_point p = {"loong_function_samples", NULL, 0, f, 2, wall_ns};
+        st->api->emit_point(st->tk, &p);
+    }
 }
 
 /* function.tsv: one line per function, most self time first:
@@ -208,8 +220,8 @@ int fn_write_table(fn_state *st)
     size_t n = collect_rows(st, &rows, 0);
     if (!rows)
         return LOONG_ENOMEM;
-    puts_(&b, "calls\ttotal_us\tself_us\tmax_us\tfunction\tmodule\tfile\t"
-              "line\n");
+    puts_(&b, fn_count_name(st));
+    puts_(&b, "\ttotal_us\tself_us\tmax_us\tfunction\tmodule\tfile\tline\n");
     for (size_t i = 0; i < n; i++) {
         loong_code_info ci;
         if (st->api->code_info(rows[i].code, &ci) < 0)

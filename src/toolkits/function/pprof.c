@@ -101,7 +101,7 @@ int fn_write_pprof(fn_state *st, uint64_t start_wall_ns, uint64_t dur_ns)
     loong_code_id path[FN_MAX_DEPTH];
 
     str_add(&strs, ""); /* index 0 is always "" */
-    uint64_t s_calls = str_add(&strs, "calls");
+    uint64_t s_calls = str_add(&strs, fn_count_name(st));
     uint64_t s_count = str_add(&strs, "count");
     uint64_t s_self = st->cpu ? str_add(&strs, "cpu") : str_add(&strs, "wall");
     uint64_t s_ns = str_add(&strs, "nanoseconds");

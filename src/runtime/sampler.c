@@ -1,0 +1,471 @@
+/* The sampler: a native thread that, at the rate toolkits asked for, reads
+ * every Python thread's stack WITHOUT taking the interpreter lock, so the
+ * program is never stopped and a sample costs it nothing but cache traffic.
+ * Reads go through sample_read.c (copies that cannot fault).
+ *
+ * A code object's identity is read from its co_extra slot, where the event
+ * path or an earlier registration put it. A code object never seen before
+ * has none: then, at most every REGISTER_GAP_NS, the sampler takes the
+ * interpreter lock once and registers every code on every stack (the same
+ * walk as api->threads_stacks), and resolves the round's unknown frames
+ * again. After warm-up the lock is not taken at all.
+ *
+ * Running or waiting: the thread's CPU clock over the span since its
+ * previous sample (the kernel's per-thread clock, from the thread's id).
+ *
+ * Lock order: the sampler only ever *tries* tk_lock (a round is skipped when
+ * a load or unload holds it), so stopping it while holding tk_lock is safe;
+ * the stopper releases the interpreter lock while it joins. */
+#include "rt.h"
+#include "pycompat.h"
+#include "runtime/sample_read.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_THREADS 1024
+#define CODE_CACHE 65536           /* entries, power of two */
+#define REGISTER_GAP_NS 50000000ull
+
+typedef struct code_slot {
+    const void *code;
+    const void *extra;
+    int first_line;
+    uint32_t id;
+    uint32_t mask;                 /* sampling toolkits that accept it */
+    unsigned gen;
+} code_slot;
+
+typedef struct thread_slot {
+    const void *ts;
+    unsigned long pthread;
+    uint64_t native_id;
+    uint64_t last_t[RT_MAX_TOOLKITS];
+    uint64_t last_cpu[RT_MAX_TOOLKITS];
+    uint64_t seen_round;
+} thread_slot;
+
+typedef struct round_thread {
+    thread_slot *slot;
+    uint64_t cpu;                  /* CPU clock now; 0 if unreadable */
+    rt_raw_stack raw;
+    uint32_t ids[RT_SAMPLE_MAX_FRAMES];
+    uint32_t masks[RT_SAMPLE_MAX_FRAMES];
+} round_thread;
+
+static struct {
+    pthread_t th;
+    int running;
+    int available;                 /* -1 unknown, 0 no, 1 yes */
+    atomic_int stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t period_ns;
+    PyInterpreterState *interp;
+    long pthread_tid_off;          /* offset of the tid in glibc's thread */
+    uint64_t last_register;
+    atomic_uint_fast64_t rounds;
+    atomic_uint_fast64_t locked;   /* registrations under the lock */
+    uint64_t round_no;
+    code_slot *codes;
+    thread_slot threads[MAX_THREADS];
+    round_thread cur[64];          /* threads of one round, in batches */
+} S = {.available = -1, .mu = PTHREAD_MUTEX_INITIALIZER,
+       .pthread_tid_off = -1};
+
+uint64_t rt_sampler_rounds(void)
+{
+    return atomic_load(&S.rounds);
+}
+
+uint64_t rt_sampler_locked(void)
+{
+    return atomic_load(&S.locked);
+}
+
+/* ---- thread ids ------------------------------------------------------ */
+
+/* Below 3.11 a thread state has no kernel thread id, only the pthread_t,
+ * which in glibc is the address of a block that holds the id. Find where,
+ * by looking for our own id in our own block (checked on a second thread
+ * by the sampler itself). */
+static long find_tid_offset(pthread_t self, pid_t tid)
+{
+    const char *p = (const char *)self;
+    for (long off = 0; off + (long)sizeof(pid_t) <= 2048; off += 4) {
+        pid_t v;
+        memcpy(&v, p + off, sizeof v);
+        if (v == tid)
+            return off;
+    }
+    return -1;
+}
+
+static int pthread_tid(unsigned long pth, uint64_t *tid)
+{
+    if (S.pthread_tid_off < 0 || !pth)
+        return -1;
+    pid_t v = 0;
+    if (rt_sread((const char *)pth + S.pthread_tid_off, &v, sizeof v) < 0 ||
+        v <= 0)
+        return -1;
+    *tid = (uint64_t)v;
+    return 0;
+}
+
+static uint64_t thread_cpu(uint64_t tid)
+{
+    if (!tid)
+        return 0;
+    /* the kernel's clock id for one thread's CPU time (CPUCLOCK_SCHED) */
+    clockid_t cid = (clockid_t)((~(unsigned)tid << 3) | 6u);
+    struct timespec t;
+    if (clock_gettime(cid, &t) < 0)
+        return 0;
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static thread_slot *thread_slot_for(const void *ts, const rt_raw_stack *raw)
+{
+    size_t h = ((uintptr_t)ts >> 6) & (MAX_THREADS - 1);
+    thread_slot *free_slot = NULL;
+    for (size_t k = 0; k < MAX_THREADS; k++) {
+        thread_slot *s = &S.threads[(h + k) & (MAX_THREADS - 1)];
+        if (s->ts == ts && s->pthread == raw->pthread) {
+            s->seen_round = S.round_no;
+            return s;
+        }
+        if (!s->ts || s->seen_round + 2 < S.round_no) {
+            free_slot = s;  /* empty, or a thread gone for two rounds */
+            break;
+        }
+    }
+    if (!free_slot)
+        return NULL;
+    memset(free_slot, 0, sizeof *free_slot);
+    free_slot->ts = ts;
+    free_slot->pthread = raw->pthread;
+    free_slot->native_id = raw->native_id;
+    if (!free_slot->native_id)
+        pthread_tid(raw->pthread, &free_slot->native_id);
+    free_slot->seen_round = S.round_no;
+    return free_slot;
+}
+
+/* ---- code identities ------------------------------------------------- */
+
+static code_slot *code_slot_for(const void *code)
+{
+    size_t h = ((uintptr_t)code >> 4) * 0x9E3779B97F4A7C15ull;
+    h >>= 64 - 16;
+    for (size_t k = 0; k < 16; k++) {
+        code_slot *c = &S.codes[(h + k) & (CODE_CACHE - 1)];
+        if (c->code == code || !c->code)
+            return c;
+    }
+    return &S.codes[h & (CODE_CACHE - 1)]; /* evict */
+}
+
+/* Identities of the codes in raw, from the cache, or from their co_extra. */
+static int resolve(round_thread *rth, unsigned gen, uint32_t sample_tks)
+{
+    rt_raw_code hdr[RT_SAMPLE_MAX_FRAMES];
+    rt_raw_stack *raw = &rth->raw;
+    rt_sread_codes(raw->codes, raw->ncodes, hdr);
+    long idx = rt_codes_extra_index();
+    int unknown = 0;
+    for (size_t i = 0; i < raw->ncodes; i++) {
+        rth->ids[i] = 0;
+        if (!hdr[i].valid)
+            continue;
+        code_slot *c = code_slot_for(raw->codes[i]);
+        if (c->code != raw->codes[i] || c->extra != hdr[i].extra ||
+            c->first_line != hdr[i].first_line || !c->id) {
+            uint64_t v;
+            memset(c, 0, sizeof *c);
+            if (!hdr[i].extra || rt_sread_extra_slot(hdr[i].extra, idx, &v) < 0 ||
+                !(uint32_t)v) {
+                unknown++;
+                continue;
+            }
+            c->code = raw->codes[i];
+            c->extra = hdr[i].extra;
+            c->first_line = hdr[i].first_line;
+            c->id = (uint32_t)v;
+            c->gen = gen - 1; /* mask not computed yet */
+        }
+        if (c->gen != gen) {
+            c->mask = 0;
+            for (int t = 0; t < RT_MAX_TOOLKITS; t++)
+                if ((sample_tks >> t & 1) && rt_code_accepts(rt.tk[t], c->id))
+                    c->mask |= 1u << t;
+            c->gen = gen;
+        }
+        rth->ids[i] = c->id;
+        rth->masks[i] = c->mask;
+    }
+    return unknown;
+}
+
+/* Give every code on every stack an identity: takes the lock, rarely. */
+static void register_codes(void)
+{
+    loong_stacks *st = NULL;
+    if (rt_threads_stacks(RT_MAX_FRAMES, &st) == 0)
+        free(st);
+    atomic_fetch_add(&S.locked, 1);
+    S.last_register = rt_now_ns();
+}
+
+/* ---- one round ------------------------------------------------------- */
+
+static void deliver(round_thread *r, size_t n, uint64_t t, uint32_t due)
+{
+    loong_frame frames[RT_SAMPLE_MAX_FRAMES];
+    for (int k = 0; k < RT_MAX_TOOLKITS; k++) {
+        if (!(due >> k & 1))
+            continue;
+        loong_toolkit *tk = rt.tk[k];
+        uint64_t period = 1000000000ull / tk->sample_hz;
+        for (size_t i = 0; i < n; i++) {
+            round_thread *rth = &r[i];
+            size_t nf = 0;
+            for (size_t j = 0; j < rth->raw.ncodes; j++)
+                if (rth->ids[j] && (rth->masks[j] >> k & 1))
+                    frames[nf++] = (loong_frame){rth->ids[j], 0};
+            thread_slot *s = rth->slot;
+            uint64_t wall = s->last_t[k] ? t - s->last_t[k] : period;
+            uint64_t cpu = s->last_t[k] && rth->cpu >= s->last_cpu[k]
+                               ? rth->cpu - s->last_cpu[k]
+                               : 0;
+            s->last_t[k] = t;
+            s->last_cpu[k] = rth->cpu;
+            if (!nf)
+                continue;
+            if (cpu > wall)
+                cpu = wall;
+            loong_sample_event ev = {
+                .t_ns = t,
+                .thread = 0,
+                .native_id = s->native_id,
+                .state = cpu * 2 >= wall ? LOONG_THREAD_RUNNING
+                                         : LOONG_THREAD_WAITING,
+                .wall_ns = wall,
+                .cpu_ns = cpu,
+                .nframes = nf,
+                .frames = frames,
+            };
+            tk->cb.sample(tk->state, &ev);
+        }
+    }
+}
+
+static void round_once(void)
+{
+    if (!rt.started || atomic_load(&rt_suspended) || rt_py_finalizing())
+        return;
+    if (pthread_mutex_trylock(&rt.tk_lock) != 0)
+        return; /* a load or unload is under way */
+    uint64_t t = rt_now_ns();
+    uint32_t due = 0, sample_tks = 0;
+    for (int k = 0; k < RT_MAX_TOOLKITS; k++) {
+        loong_toolkit *tk = rt.tk[k];
+        if (!tk || !tk->active || !(tk->caps & LOONG_CAP_SAMPLES) ||
+            !tk->cb.sample || !tk->sample_hz)
+            continue;
+        sample_tks |= 1u << k;
+        /* a little early is on time: the sleep is not exact */
+        if (t + 100000 >= tk->sample_next_ns) {
+            due |= 1u << k;
+            uint64_t p = 1000000000ull / tk->sample_hz;
+            tk->sample_next_ns = tk->sample_next_ns + p > t
+                                     ? tk->sample_next_ns + p
+                                     : t + p;
+        }
+    }
+    if (!due) {
+        pthread_mutex_unlock(&rt.tk_lock);
+        return;
+    }
+    S.round_no++;
+    unsigned gen = rt.generation;
+    const void *ts = PyInterpreterState_ThreadHead(S.interp);
+    size_t n = 0, seen = 0;
+    int unknown = 0;
+    while (ts && seen++ < MAX_THREADS) {
+        round_thread *rth = &S.cur[n];
+        if (rt_sread_stack(ts, &rth->raw) < 0)
+            break;
+        const void *next = rth->raw.next;
+        if (rth->raw.ncodes) {
+            rth->slot = thread_slot_for(ts, &rth->raw);
+            if (rth->slot) {
+                rth->cpu = thread_cpu(rth->slot->native_id);
+                unknown += resolve(rth, gen, sample_tks);
+                n++;
+            }
+        }
+        if (n == sizeof S.cur / sizeof S.cur[0] || !next) {
+            if (unknown && rt_now_ns() - S.last_register > REGISTER_GAP_NS) {
+                /* the lock order allows tk_lock then the interpreter lock */
+                register_codes();
+                for (size_t i = 0; i < n; i++)
+                    resolve(&S.cur[i], gen, sample_tks);
+            }
+            deliver(S.cur, n, t, due);
+            n = 0;
+            unknown = 0;
+        }
+        ts = next;
+    }
+    if (n)
+        deliver(S.cur, n, t, due);
+    atomic_fetch_add(&S.rounds, 1);
+    pthread_mutex_unlock(&rt.tk_lock);
+}
+
+/* ---- the thread ------------------------------------------------------ */
+
+static void *sampler_main(void *arg)
+{
+    (void)arg;
+    if (S.pthread_tid_off >= 0 &&
+        find_tid_offset(pthread_self(), (pid_t)syscall(SYS_gettid)) !=
+            S.pthread_tid_off)
+        S.pthread_tid_off = -1; /* not the layout we thought */
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    pthread_mutex_lock(&S.mu);
+    while (!atomic_load(&S.stop)) {
+        uint64_t ns = next.tv_nsec + S.period_ns;
+        next.tv_sec += ns / 1000000000ull;
+        next.tv_nsec = ns % 1000000000ull;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > next.tv_sec + 1)
+            next = now; /* far behind (suspended): do not catch up */
+        int rc = 0;
+        while (!atomic_load(&S.stop) && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&S.cv, &S.mu, &next);
+        if (atomic_load(&S.stop))
+            break;
+        pthread_mutex_unlock(&S.mu);
+        round_once();
+        pthread_mutex_lock(&S.mu);
+    }
+    pthread_mutex_unlock(&S.mu);
+    return NULL;
+}
+
+int rt_sampler_available(void)
+{
+    if (S.available < 0)
+        S.available = rt_sread_init() == 0;
+    return S.available;
+}
+
+static int start(void)
+{
+    if (!S.codes) {
+        S.codes = calloc(CODE_CACHE, sizeof *S.codes);
+        if (!S.codes)
+            return LOONG_ENOMEM;
+    }
+    S.interp = PyThreadState_Get()->interp;
+#if !RT_PY_311
+    S.pthread_tid_off =
+        find_tid_offset(pthread_self(), (pid_t)syscall(SYS_gettid));
+#endif
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&S.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    atomic_store(&S.stop, 0);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&S.th, NULL, sampler_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        pthread_cond_destroy(&S.cv);
+        return LOONG_ENOMEM;
+    }
+    S.running = 1;
+    return 0;
+}
+
+void rt_sampler_stop(void)
+{
+    if (!S.running)
+        return;
+    pthread_mutex_lock(&S.mu);
+    atomic_store(&S.stop, 1);
+    pthread_cond_signal(&S.cv);
+    pthread_mutex_unlock(&S.mu);
+    if (PyGILState_Check()) {
+        Py_BEGIN_ALLOW_THREADS
+        pthread_join(S.th, NULL);
+        Py_END_ALLOW_THREADS
+    } else {
+        pthread_join(S.th, NULL);
+    }
+    pthread_cond_destroy(&S.cv);
+    S.running = 0;
+}
+
+/* With the interpreter lock and tk_lock: the sampler runs while a toolkit
+ * holds LOONG_CAP_SAMPLES, as fast as the fastest one asked. */
+int rt_sampler_update(void)
+{
+    uint32_t hz = 0;
+    for (int k = 0; k < RT_MAX_TOOLKITS; k++) {
+        loong_toolkit *tk = rt.tk[k];
+        if (tk && tk->active && (tk->caps & LOONG_CAP_SAMPLES)) {
+            if (!tk->sample_hz)
+                tk->sample_hz = 100;
+            if (tk->sample_hz > hz)
+                hz = tk->sample_hz;
+        }
+    }
+    if (!hz) {
+        rt_sampler_stop();
+        return 0;
+    }
+    if (!rt_sampler_available())
+        return LOONG_ENOTSUP;
+    S.period_ns = 1000000000ull / hz;
+    return S.running ? 0 : start();
+}
+
+static int paused;
+
+void rt_sampler_pause(void)
+{
+    paused = S.running;
+    rt_sampler_stop();
+}
+
+void rt_sampler_resume(void)
+{
+    if (paused)
+        start();
+    paused = 0;
+}
+
+void rt_sampler_after_fork_child(void)
+{
+    /* the thread is not in the child; toolkits load anew and restart it */
+    S.running = 0;
+    paused = 0;
+    S.available = -1;
+    memset(S.threads, 0, sizeof S.threads);
+    if (S.codes)
+        memset(S.codes, 0, CODE_CACHE * sizeof *S.codes);
+    S.last_register = 0;
+}
