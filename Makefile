@@ -63,10 +63,31 @@ $(B)/obj/%.o: src/%.c $(HEADERS) $(wildcard src/common/*.h src/cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-cli: $(B)/bin/loong
-$(B)/bin/loong: $(CLI_OBJS) $(COMMON_OBJS)
+# ---- the report template (report/), built into loong ---------------------
+
+# tools/embed writes the files as C arrays (report_html, report_css,
+# report_js and their _len), so `loong report` needs nothing installed.
+REPORT_ASSETS := report/report.html report/report.css report/report.js
+REPORT_ASSETS_C := $(B)/gen/report_assets.c
+REPORT_ASSETS_OBJ := $(B)/obj/gen/report_assets.o
+
+$(B)/tools/embed: tools/embed.c
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ -ldl
+	$(CC) $(CSTD) $(WARN) -O2 -o $@ $<
+
+$(REPORT_ASSETS_C): $(REPORT_ASSETS) $(B)/tools/embed
+	@mkdir -p $(dir $@)
+	$(B)/tools/embed $@ report_html=report/report.html \
+	    report_css=report/report.css report_js=report/report.js
+
+$(REPORT_ASSETS_OBJ): $(REPORT_ASSETS_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+cli: $(B)/bin/loong
+$(B)/bin/loong: $(CLI_OBJS) $(COMMON_OBJS) $(REPORT_ASSETS_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ -ldl -lm
 
 # ---- toolkits: compiled WITHOUT Python's include path -------------------
 
@@ -117,9 +138,15 @@ $(B)/include/%: include/%
 
 # ---- tests ---------------------------------------------------------------
 
-$(B)/tests/%: tests/unit/%.c $(COMMON_OBJS) $(HEADERS) $(wildcard tests/unit/*.h)
+# objects a unit test links besides the common ones
+TEST_OBJS_test_report = $(B)/obj/cli/report_data.o $(B)/obj/cli/report_json.o \
+                        $(B)/obj/cli/report_page.o $(REPORT_ASSETS_OBJ)
+
+$(B)/tests/%: tests/unit/%.c $(COMMON_OBJS) $$(TEST_OBJS_$$*) $(HEADERS) \
+              $(wildcard tests/unit/*.h src/cli/report.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(COMMON_OBJS) $(LDFLAGS_ALL) -ldl -lm
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(TEST_OBJS_$*) $(COMMON_OBJS) \
+	    $(LDFLAGS_ALL) -ldl -lm
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done

@@ -8,6 +8,9 @@
  *   runenv.c    the environment `loong run` hands the program
  *   outdir.c    creating and probing the folders `loong run` writes to
  *   toolkits.c  `loong toolkits`
+ *   report.c    `loong report`: the HTML page of a process folder; with
+ *               report_data.c (the profile files as JSON), report_json.c
+ *               (escaping), report_page.c (the template) and report.h
  *   paths.c     LIBDIR and the toolkit search path
  *   opt.c       matching command-line options
  *   msg.c       one-line messages on stderr
@@ -43,6 +46,7 @@ const cli_command *cli_find_command(const char *name);
 
 int cmd_run(int argc, char **argv);
 int cmd_toolkits(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 /* ---- usage.c --------------------------------------------------------- */
@@ -50,6 +54,7 @@ int cmd_help(int argc, char **argv);
 void usage_main(FILE *out);
 void usage_run(FILE *out);
 void usage_toolkits(FILE *out);
+void usage_report(FILE *out);
 void usage_help(FILE *out);
 void print_version(FILE *out);
 

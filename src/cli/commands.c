@@ -3,8 +3,11 @@
  *
  * To add a command: write src/cli/NAME.c with cmd_NAME() and its help in
  * usage.c, declare both in cli.h, add one line here, and document it in
- * docs/cli.md. Planned, not implemented yet: attach, load, unload, status,
- * detach, ps, report, agent. */
+ * docs/cli.md. A command in several files keeps them as src/cli/NAME*.c
+ * (report: report.c, report_data.c, report_json.c, report_page.c and
+ * report.h); the Makefile builds every .c file of src/cli. To add a
+ * section to the HTML report, see the top of report.c. Planned, not
+ * implemented yet: attach, load, unload, status, detach, ps, agent. */
 #include "cli/cli.h"
 
 #include <string.h>
@@ -14,10 +17,11 @@ const cli_command cli_commands[] = {
      cmd_run, usage_run},
     {"toolkits", "list the toolkits that can be loaded, with their options",
      cmd_toolkits, usage_toolkits},
+    {"report", "write a self-contained HTML report of a profiled process",
+     cmd_report, usage_report},
     {"help", "show the help of loong or of one command", cmd_help, usage_help},
     /* future: {"attach", ...}, {"load", ...}, {"unload", ...},
-     * {"status", ...}, {"detach", ...}, {"ps", ...}, {"report", ...},
-     * {"agent", ...} */
+     * {"status", ...}, {"detach", ...}, {"ps", ...}, {"agent", ...} */
     {NULL, NULL, NULL, NULL},
 };
 

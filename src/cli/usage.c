@@ -35,6 +35,7 @@ void usage_main(FILE *out)
             "Usage:\n"
             "  loong run [OPTIONS] [--] CMD [ARGS...]\n"
             "  loong toolkits [-v]\n"
+            "  loong report DIR [-o FILE]\n"
             "  loong help [COMMAND]\n"
             "  loong --help | --version\n"
             "\n"
@@ -199,6 +200,42 @@ void usage_toolkits(FILE *out)
           "  0    every toolkit listed loads (or none was found)\n"
           "  1    a toolkit failed to load, or a folder could not be read\n"
           "  2    usage error\n",
+          out);
+}
+
+void usage_report(FILE *out)
+{
+    fputs("Usage: loong report DIR [-o FILE]\n"
+          "\n"
+          "Write one self-contained HTML page (no network needed to view "
+          "it) from the\n"
+          "output folder of one profiled process: its meta.json, a flame "
+          "graph of\n"
+          "function.collapsed, the table of function.tsv and the slow calls "
+          "of\n"
+          "function.slow.jsonl; a section appears when its file exists. DIR "
+          "is the\n"
+          "process folder (the one holding meta.json), or an output folder "
+          "holding\n"
+          "exactly one. The path written is printed on stdout.\n"
+          "\n"
+          "Options:\n"
+          "  -o, --output FILE  where to write (default: DIR/report.html; "
+          "'-' for\n"
+          "                     stdout); replaced atomically\n"
+          "  -h, --help         show this help\n"
+          "\n"
+          "Exit status:\n"
+          "  0    the report was written\n"
+          "  1    a file could not be read or does not parse (the message "
+          "names it\n"
+          "       and its line), nothing to report, or FILE cannot be "
+          "written\n"
+          "  2    usage error: bad option, DIR missing or not a loong "
+          "output folder,\n"
+          "       or an output folder holding several processes (the "
+          "message lists\n"
+          "       them)\n",
           out);
 }
 
