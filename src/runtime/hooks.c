@@ -660,6 +660,7 @@ int rt_hooks_update(uint32_t caps)
 
 void rt_hooks_remove_all(void)
 {
+    rt_sampler_flush();
     rt_sampler_stop();
     rt_hooks_update(0);
 }

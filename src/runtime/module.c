@@ -347,7 +347,7 @@ static PyObject *m_status(PyObject *self, PyObject *unused)
     unsigned long long dropped =
         rt.buf ? lbuf_dropped(rt.buf) + atomic_load(&rt.sink_dropped) : 0;
     return Py_BuildValue(
-        "{sOsisssssssNsKsKsIsisKsKsK}", "started",
+        "{sOsisssssssNsKsKsIsisKsKsKsK}", "started",
         rt.started ? Py_True : Py_False,
         "pid", (int)rt.pid, "output", rt.proc_dir, "sink", rt.sink_str,
         "version", LOONG_VERSION_STRING, "toolkits", tks, "records",
@@ -355,7 +355,8 @@ static PyObject *m_status(PyObject *self, PyObject *unused)
         dropped, "hooks", (unsigned)rt.caps_on, "interval_ms",
         rt.interval_ms, "hook_calls", (unsigned long long)rt_hook_calls,
         "sample_rounds", (unsigned long long)rt_sampler_rounds(),
-        "sample_locked", (unsigned long long)rt_sampler_locked());
+        "sample_locked", (unsigned long long)rt_sampler_locked(),
+        "sample_unnamed", (unsigned long long)rt_sampler_unnamed());
 }
 
 static PyObject *m_atexit(PyObject *self, PyObject *unused)

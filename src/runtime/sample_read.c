@@ -8,8 +8,8 @@
  *
  * This file alone sees CPython's internal frame layout (3.11+), hence
  * Py_BUILD_CORE; it only takes offsets and sizes from those headers.
- * One thread (the sampler) calls these functions: their buffers are
- * static. */
+ * Callers hold tk_lock (the sampler's rounds, and flushes at unload), so
+ * one thread at a time uses these functions: their buffers are static. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #if PY_VERSION_HEX >= 0x030B0000
@@ -130,8 +130,10 @@ int rt_sread_stack(const void *ts_addr, rt_raw_stack *out)
         _PyInterpreterFrame f;
         if (frame_read(fp, &f) < 0)
             break;
-        if (!frame_is_shim(&f) && frame_code(&f))
+        if (!frame_is_shim(&f) && frame_code(&f)) {
+            out->globals[out->ncodes] = f.f_globals;
             out->codes[out->ncodes++] = frame_code(&f);
+        }
         if (f.previous == fp)
             break;
         fp = f.previous;
@@ -155,8 +157,10 @@ int rt_sread_stack(const void *ts_addr, rt_raw_stack *out)
         PyFrameObject f;
         if (rt_sread(fp, &f, sizeof f) < 0)
             break;
-        if (f.f_code)
+        if (f.f_code) {
+            out->globals[out->ncodes] = f.f_globals;
             out->codes[out->ncodes++] = f.f_code;
+        }
         if ((const void *)f.f_back == fp)
             break;
         fp = f.f_back;
@@ -234,4 +238,31 @@ int rt_sread_extra_slot(const void *extra, long index, uint64_t *value)
     void *v = ce->extras[index];
     *value = (uint64_t)(uintptr_t)v;
     return 0;
+}
+
+/* A live object's reference count is small and positive (or immortal, at
+ * most 2^32 - 1); a freed one's first word is a free-list pointer (or 0). */
+static int live_object(const void *addr, const PyTypeObject *type)
+{
+    PyObject o;
+    if (rt_sread(addr, &o, sizeof o) < 0)
+        return 0;
+    uint64_t rc = (uint64_t)Py_REFCNT(&o);
+    return Py_TYPE(&o) == type && rc > 0 && rc <= 0xffffffffull;
+}
+
+int rt_sread_live_code(const void *code, int first_line, const void *globals)
+{
+    PyCodeObject co;
+    if (!live_object(code, &PyCode_Type) || rt_sread(code, &co, sizeof co) < 0)
+        return 0;
+    if (co.co_firstlineno != first_line ||
+        !live_object(co.co_filename, &PyUnicode_Type) ||
+        !live_object(co.co_name, &PyUnicode_Type))
+        return 0;
+#if PY_VERSION_HEX >= 0x030B0000
+    if (!live_object(co.co_qualname, &PyUnicode_Type))
+        return 0;
+#endif
+    return !globals || live_object(globals, &PyDict_Type);
 }

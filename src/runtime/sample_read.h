@@ -13,6 +13,7 @@ typedef struct rt_raw_stack {
     uint64_t native_id;        /* 3.11+; 0 below */
     size_t ncodes;
     const void *codes[RT_SAMPLE_MAX_FRAMES]; /* innermost first */
+    const void *globals[RT_SAMPLE_MAX_FRAMES]; /* each frame's globals */
 } rt_raw_stack;
 
 typedef struct rt_raw_code {
@@ -29,6 +30,11 @@ int rt_sread(const void *addr, void *dst, size_t n);
 int rt_sread_stack(const void *ts, rt_raw_stack *out);
 /* The headers of n code objects. */
 void rt_sread_codes(const void *const *codes, size_t n, rt_raw_code *out);
+/* Whether code still looks like a live code object with that first line,
+ * and globals like a live dict (NULL allowed), judged from copies: a
+ * freed object fails (its first word, the reference count, is then an
+ * allocator's link), so the interpreter's API may be used on them. */
+int rt_sread_live_code(const void *code, int first_line, const void *globals);
 /* Slot index of a co_extra block; -1 if unreadable or absent. */
 int rt_sread_extra_slot(const void *extra, long index, uint64_t *value);
 

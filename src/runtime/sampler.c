@@ -5,10 +5,10 @@
  *
  * A code object's identity is read from its co_extra slot, where the event
  * path or an earlier registration put it. A code object never seen before
- * has none: then, at most every REGISTER_GAP_NS, the sampler takes the
- * interpreter lock once and registers every code on every stack (the same
- * walk as api->threads_stacks), and resolves the round's unknown frames
- * again. After warm-up the lock is not taken at all.
+ * has none: the sample waits (see "pending" below) while the sampler takes
+ * the interpreter lock, at most every 10 ms and less often while that
+ * names nothing new, to register every code on every stack (the same walk
+ * as api->threads_stacks). After warm-up the lock is not taken at all.
  *
  * Running or waiting: the thread's CPU clock over the span since its
  * previous sample (the kernel's per-thread clock, from the thread's id).
@@ -30,7 +30,6 @@
 
 #define MAX_THREADS 1024
 #define CODE_CACHE 65536           /* entries, power of two */
-#define REGISTER_GAP_NS 50000000ull
 
 typedef struct code_slot {
     const void *code;
@@ -53,7 +52,9 @@ typedef struct thread_slot {
 typedef struct round_thread {
     thread_slot *slot;
     uint64_t cpu;                  /* CPU clock now; 0 if unreadable */
+    int unknown;                   /* codes without an identity yet */
     rt_raw_stack raw;
+    int first_line[RT_SAMPLE_MAX_FRAMES];
     uint32_t ids[RT_SAMPLE_MAX_FRAMES];
     uint32_t masks[RT_SAMPLE_MAX_FRAMES];
 } round_thread;
@@ -171,29 +172,37 @@ static code_slot *code_slot_for(const void *code)
     return &S.codes[h & (CODE_CACHE - 1)]; /* evict */
 }
 
-/* Identities of the codes in raw, from the cache, or from their co_extra. */
-static int resolve(round_thread *rth, unsigned gen, uint32_t sample_tks)
+/* Identities of n code objects, from the cache or from their co_extra;
+ * 0 where unknown yet. first_line: as read when sampled, to check that a
+ * code read again later is still the same (-1: take what is read now).
+ * Returns how many are unknown. */
+static int resolve(const void *const *codes, size_t n, int *first_line,
+                   uint32_t *ids, uint32_t *masks, unsigned gen,
+                   uint32_t sample_tks)
 {
     rt_raw_code hdr[RT_SAMPLE_MAX_FRAMES];
-    rt_raw_stack *raw = &rth->raw;
-    rt_sread_codes(raw->codes, raw->ncodes, hdr);
+    rt_sread_codes(codes, n, hdr);
     long idx = rt_codes_extra_index();
     int unknown = 0;
-    for (size_t i = 0; i < raw->ncodes; i++) {
-        rth->ids[i] = 0;
-        if (!hdr[i].valid)
-            continue;
-        code_slot *c = code_slot_for(raw->codes[i]);
-        if (c->code != raw->codes[i] || c->extra != hdr[i].extra ||
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = 0;
+        masks[i] = 0;
+        if (!hdr[i].valid ||
+            (first_line[i] >= 0 && first_line[i] != hdr[i].first_line))
+            continue; /* not a code object (any more): left out */
+        first_line[i] = hdr[i].first_line;
+        code_slot *c = code_slot_for(codes[i]);
+        if (c->code != codes[i] || c->extra != hdr[i].extra ||
             c->first_line != hdr[i].first_line || !c->id) {
             uint64_t v;
             memset(c, 0, sizeof *c);
-            if (!hdr[i].extra || rt_sread_extra_slot(hdr[i].extra, idx, &v) < 0 ||
+            if (!hdr[i].extra ||
+                rt_sread_extra_slot(hdr[i].extra, idx, &v) < 0 ||
                 !(uint32_t)v) {
                 unknown++;
                 continue;
             }
-            c->code = raw->codes[i];
+            c->code = codes[i];
             c->extra = hdr[i].extra;
             c->first_line = hdr[i].first_line;
             c->id = (uint32_t)v;
@@ -206,27 +215,202 @@ static int resolve(round_thread *rth, unsigned gen, uint32_t sample_tks)
                     c->mask |= 1u << t;
             c->gen = gen;
         }
-        rth->ids[i] = c->id;
-        rth->masks[i] = c->mask;
+        ids[i] = c->id;
+        masks[i] = c->mask;
     }
     return unknown;
 }
 
-/* Give every code on every stack an identity: takes the lock, rarely. */
+
+/* ---- samples waiting for identities ---------------------------------- */
+
+/* A sample with a code never seen before waits here, with its raw code
+ * pointers, until a registration pass has named them (or PENDING_MAX_NS
+ * has passed: then it goes out without the unnamed frames), so the first
+ * samples of new code are attributed like the others. */
+typedef struct pending {
+    int tk;
+    unsigned gen;                  /* toolkits changed since: dropped */
+    loong_sample_event ev;
+    uint64_t born;
+    size_t n;
+    const void **codes;
+    const void **globals;
+    int *first_line;
+} pending;
+
+#define PENDING_MAX 4096
+#define PENDING_MAX_NS 2000000000ull
+#define GAP_MIN_NS 10000000ull
+#define GAP_MAX_NS 500000000ull
+
+static pending *pend[PENDING_MAX];
+static size_t npend;
+static uint64_t register_gap = GAP_MIN_NS;
+static atomic_uint_fast64_t pend_dropped, unnamed_frames;
+
+static void pend_push(int k, const loong_sample_event *ev,
+                      const round_thread *rth)
+{
+    size_t n = rth->raw.ncodes;
+    pending *p = npend < PENDING_MAX ? malloc(sizeof *p) : NULL;
+    if (p) {
+        p->codes = malloc(n * sizeof *p->codes);
+        p->globals = malloc(n * sizeof *p->globals);
+        p->first_line = malloc(n * sizeof *p->first_line);
+    }
+    if (!p || !p->codes || !p->globals || !p->first_line) {
+        if (p) {
+            free(p->codes);
+            free(p->globals);
+            free(p->first_line);
+            free(p);
+        }
+        atomic_fetch_add(&pend_dropped, 1);
+        return;
+    }
+    p->tk = k;
+    p->gen = rt.generation;
+    p->ev = *ev;
+    p->born = rt_now_ns();
+    p->n = n;
+    memcpy(p->codes, rth->raw.codes, n * sizeof *p->codes);
+    memcpy(p->globals, rth->raw.globals, n * sizeof *p->globals);
+    memcpy(p->first_line, rth->first_line, n * sizeof *p->first_line);
+    pend[npend++] = p;
+}
+
+static void pend_free(pending *p)
+{
+    free(p->codes);
+    free(p->globals);
+    free(p->first_line);
+    free(p);
+}
+
+static void dispatch(int k, loong_sample_event *ev, const uint32_t *ids,
+                     const uint32_t *masks, size_t n)
+{
+    loong_frame frames[RT_SAMPLE_MAX_FRAMES];
+    size_t nf = 0;
+    for (size_t j = 0; j < n; j++)
+        if (ids[j] && (masks[j] >> k & 1))
+            frames[nf++] = (loong_frame){ids[j], 0};
+    if (!nf)
+        return;
+    ev->nframes = nf;
+    ev->frames = frames;
+    loong_toolkit *tk = rt.tk[k];
+    tk->cb.sample(tk->state, ev);
+}
+
+/* Give the waiting samples' codes an identity: takes the interpreter lock,
+ * rarely. A code is registered from the sample's copy of its address only
+ * if, read again under the lock, it still looks live (rt_sread_live_code):
+ * the interpreter's API never sees a freed object. */
 static void register_codes(void)
 {
-    loong_stacks *st = NULL;
-    if (rt_threads_stacks(RT_MAX_FRAMES, &st) == 0)
-        free(st);
-    atomic_fetch_add(&S.locked, 1);
     S.last_register = rt_now_ns();
+    if (!npend || rt_no_gil || rt_py_finalizing() ||
+        atomic_load(&rt_suspended))
+        return;
+    atomic_fetch_add(&S.locked, 1);
+    PyGILState_STATE g = PyGILState_Ensure();
+    rt_exc_state saved;
+    rt_exc_save(&saved);
+    for (size_t i = 0; i < npend; i++) {
+        pending *p = pend[i];
+        for (size_t j = 0; j < p->n; j++) {
+            uint32_t mask;
+            if (p->first_line[j] >= 0 &&
+                rt_sread_live_code(p->codes[j], p->first_line[j],
+                                   p->globals[j]))
+                rt_code_lookup((PyCodeObject *)p->codes[j],
+                               (PyObject *)p->globals[j], &mask);
+        }
+    }
+    PyErr_Clear();
+    rt_exc_restore(&saved);
+    PyGILState_Release(g);
+}
+
+/* After a registration pass, or to age samples out: under tk_lock. */
+static void pend_drain(unsigned gen, uint32_t sample_tks, int force)
+{
+    uint32_t ids[RT_SAMPLE_MAX_FRAMES], masks[RT_SAMPLE_MAX_FRAMES];
+    uint64_t now = rt_now_ns();
+    size_t kept = 0, named = 0;
+    for (size_t i = 0; i < npend; i++) {
+        pending *p = pend[i];
+        if (p->gen != gen || !(sample_tks >> p->tk & 1)) {
+            atomic_fetch_add(&pend_dropped, 1);
+            pend_free(p);
+            continue;
+        }
+        int unknown = resolve(p->codes, p->n, p->first_line, ids, masks, gen,
+                              sample_tks);
+        if (unknown && !force && now - p->born < PENDING_MAX_NS) {
+            pend[kept++] = p;
+            continue;
+        }
+        atomic_fetch_add(&unnamed_frames, (uint64_t)unknown);
+        named += !unknown;
+        dispatch(p->tk, &p->ev, ids, masks, p->n);
+        pend_free(p);
+    }
+    npend = kept;
+    /* passes that name nothing back off; a pass that names some speeds up */
+    register_gap = named ? GAP_MIN_NS
+                         : (register_gap * 2 > GAP_MAX_NS ? GAP_MAX_NS
+                                                          : register_gap * 2);
+}
+
+static uint32_t sampling_toolkits(void)
+{
+    uint32_t m = 0;
+    for (int k = 0; k < RT_MAX_TOOLKITS; k++) {
+        loong_toolkit *tk = rt.tk[k];
+        if (tk && tk->active && (tk->caps & LOONG_CAP_SAMPLES) &&
+            tk->cb.sample && tk->sample_hz)
+            m |= 1u << k;
+    }
+    return m;
+}
+
+/* Before a toolkit stops getting samples (unload, exit): hand out what
+ * waits, named as far as one more registration pass can. tk_lock held. */
+void rt_sampler_flush_locked(void)
+{
+    if (!npend)
+        return;
+    register_codes();
+    pend_drain(rt.generation, sampling_toolkits(), 1);
+}
+
+void rt_sampler_flush(void)
+{
+    if (!npend)
+        return;
+    if (PyGILState_Check()) {
+        Py_BEGIN_ALLOW_THREADS
+        pthread_mutex_lock(&rt.tk_lock);
+        Py_END_ALLOW_THREADS
+    } else {
+        pthread_mutex_lock(&rt.tk_lock);
+    }
+    rt_sampler_flush_locked();
+    pthread_mutex_unlock(&rt.tk_lock);
+}
+
+uint64_t rt_sampler_unnamed(void)
+{
+    return atomic_load(&unnamed_frames) + atomic_load(&pend_dropped);
 }
 
 /* ---- one round ------------------------------------------------------- */
 
 static void deliver(round_thread *r, size_t n, uint64_t t, uint32_t due)
 {
-    loong_frame frames[RT_SAMPLE_MAX_FRAMES];
     for (int k = 0; k < RT_MAX_TOOLKITS; k++) {
         if (!(due >> k & 1))
             continue;
@@ -234,10 +418,6 @@ static void deliver(round_thread *r, size_t n, uint64_t t, uint32_t due)
         uint64_t period = 1000000000ull / tk->sample_hz;
         for (size_t i = 0; i < n; i++) {
             round_thread *rth = &r[i];
-            size_t nf = 0;
-            for (size_t j = 0; j < rth->raw.ncodes; j++)
-                if (rth->ids[j] && (rth->masks[j] >> k & 1))
-                    frames[nf++] = (loong_frame){rth->ids[j], 0};
             thread_slot *s = rth->slot;
             uint64_t wall = s->last_t[k] ? t - s->last_t[k] : period;
             uint64_t cpu = s->last_t[k] && rth->cpu >= s->last_cpu[k]
@@ -245,8 +425,6 @@ static void deliver(round_thread *r, size_t n, uint64_t t, uint32_t due)
                                : 0;
             s->last_t[k] = t;
             s->last_cpu[k] = rth->cpu;
-            if (!nf)
-                continue;
             if (cpu > wall)
                 cpu = wall;
             loong_sample_event ev = {
@@ -257,10 +435,11 @@ static void deliver(round_thread *r, size_t n, uint64_t t, uint32_t due)
                                          : LOONG_THREAD_WAITING,
                 .wall_ns = wall,
                 .cpu_ns = cpu,
-                .nframes = nf,
-                .frames = frames,
             };
-            tk->cb.sample(tk->state, &ev);
+            if (rth->unknown)
+                pend_push(k, &ev, rth);
+            else
+                dispatch(k, &ev, rth->ids, rth->masks, rth->raw.ncodes);
         }
     }
 }
@@ -288,44 +467,43 @@ static void round_once(void)
                                      : t + p;
         }
     }
-    if (!due) {
-        pthread_mutex_unlock(&rt.tk_lock);
-        return;
-    }
-    S.round_no++;
     unsigned gen = rt.generation;
-    const void *ts = PyInterpreterState_ThreadHead(S.interp);
-    size_t n = 0, seen = 0;
-    int unknown = 0;
-    while (ts && seen++ < MAX_THREADS) {
-        round_thread *rth = &S.cur[n];
-        if (rt_sread_stack(ts, &rth->raw) < 0)
-            break;
-        const void *next = rth->raw.next;
-        if (rth->raw.ncodes) {
-            rth->slot = thread_slot_for(ts, &rth->raw);
-            if (rth->slot) {
-                rth->cpu = thread_cpu(rth->slot->native_id);
-                unknown += resolve(rth, gen, sample_tks);
-                n++;
+    if (due) {
+        S.round_no++;
+        const void *ts = PyInterpreterState_ThreadHead(S.interp);
+        size_t n = 0, seen = 0;
+        while (ts && seen++ < MAX_THREADS) {
+            round_thread *rth = &S.cur[n];
+            if (rt_sread_stack(ts, &rth->raw) < 0)
+                break;
+            const void *next = rth->raw.next;
+            if (rth->raw.ncodes) {
+                rth->slot = thread_slot_for(ts, &rth->raw);
+                if (rth->slot) {
+                    rth->cpu = thread_cpu(rth->slot->native_id);
+                    for (size_t j = 0; j < rth->raw.ncodes; j++)
+                        rth->first_line[j] = -1;
+                    rth->unknown = resolve(rth->raw.codes, rth->raw.ncodes,
+                                           rth->first_line, rth->ids,
+                                           rth->masks, gen, sample_tks);
+                    n++;
+                }
             }
+            if (n == sizeof S.cur / sizeof S.cur[0] || (!next && n)) {
+                deliver(S.cur, n, t, due);
+                n = 0;
+            }
+            ts = next;
         }
-        if (n == sizeof S.cur / sizeof S.cur[0] || !next) {
-            if (unknown && rt_now_ns() - S.last_register > REGISTER_GAP_NS) {
-                /* the lock order allows tk_lock then the interpreter lock */
-                register_codes();
-                for (size_t i = 0; i < n; i++)
-                    resolve(&S.cur[i], gen, sample_tks);
-            }
+        if (n)
             deliver(S.cur, n, t, due);
-            n = 0;
-            unknown = 0;
-        }
-        ts = next;
+        atomic_fetch_add(&S.rounds, 1);
     }
-    if (n)
-        deliver(S.cur, n, t, due);
-    atomic_fetch_add(&S.rounds, 1);
+    if (npend && rt_now_ns() - S.last_register >= register_gap) {
+        /* the lock order allows tk_lock, then the interpreter lock */
+        register_codes();
+        pend_drain(gen, sample_tks, 0);
+    }
     pthread_mutex_unlock(&rt.tk_lock);
 }
 

@@ -151,6 +151,7 @@ int rt_toolkit_load(const char *spec_text, char *err, size_t errlen)
 /* Stop events, last tick, unload. tk_lock held by the caller. */
 static void unload_locked(loong_toolkit *tk, int final_tick)
 {
+    rt_sampler_flush_locked();
     tk->active = 0;
     rt_recompute_hooks();
     if (final_tick && (tk->caps & LOONG_CAP_TICK) && tk->cb.tick) {

@@ -1,0 +1,54 @@
+"""Known work for the function toolkit's sample mode (tests/e2e/test_sample.py)."""
+import os
+import sys
+import threading
+import time
+
+
+def spin_for(sec):
+    t = time.time()
+    x = 0
+    while time.time() - t < sec:
+        x += 1
+    return x
+
+
+def sleeper_wait(sec):
+    time.sleep(sec)
+
+
+def hold_lock(n):
+    # one long C call that never releases the interpreter lock
+    data = [(i * 7919) % 1000003 for i in range(n)]
+    t = time.time()
+    while time.time() - t < 0.6:
+        sorted(data)
+
+
+def tasks():
+    return len(os.listdir("/proc/self/task"))
+
+
+mode = sys.argv[1]
+if mode == "threads":
+    ts = [threading.Thread(target=spin_for, args=(1.2,)),
+          threading.Thread(target=sleeper_wait, args=(1.2,))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+elif mode == "holdlock":
+    spin_for(0.3)  # warm-up: every code on the stack gets known
+    hold_lock(2000000)
+elif mode == "unload":
+    import loong
+    before = tasks()
+    for _ in range(3):
+        loong.load("function:mode=sample,hz=1000")
+        spin_for(0.2)
+        st = loong.status()
+        assert st["sample_rounds"] > 0, st
+        loong.unload("function")
+        print("tasks back:", tasks() == before)
+    print("locked:", loong.status()["sample_locked"])
+print("done")
