@@ -61,6 +61,8 @@ COLUMNS = [
     ("b", "loong, no toolkit"),
     ("c", "loong -t example"),
     ("g", "loong -t function"),
+    ("h", "loong -t function:mode=sample,hz=100"),
+    ("i", "loong -t function:mode=sample,hz=1000"),
     ("d", "cProfile"),
     ("e", "yappi"),
     ("f", "austin"),
@@ -174,6 +176,10 @@ def command_for(col, python, workload, outdir, austin, loong, yappi_run):
     if col == "g":
         return [loong, "run", "-t", "function", "-o", outdir, "--",
                 python, workload]
+    if col in ("h", "i"):
+        hz = "100" if col == "h" else "1000"
+        return [loong, "run", "-t", "function:mode=sample,hz=" + hz, "-o",
+                outdir, "--", python, workload]
     if col == "d":
         return [python, "-m", "cProfile", "-o", os.devnull, workload]
     if col == "e":
@@ -202,7 +208,7 @@ def has_runtime(minor):
 def applicable_columns(label, minor, austin, yappi_ok):
     cols = ["a"]
     if has_runtime(minor):
-        cols += ["b", "c", "g"]
+        cols += ["b", "c", "g", "h", "i"]
     cols.append("d")
     if label == DEBIAN_LABEL and yappi_ok:
         cols.append("e")
@@ -288,13 +294,14 @@ def check_loong_output(outdir, col, version_prefix):
         raise BenchError("meta.json says python %r, expected %s"
                          % (got, version_prefix))
     names = [t.get("name") for t in meta.get("toolkits", [])]
-    want = {"c": ["example"], "g": ["function"]}.get(col, [])
+    want = {"c": ["example"], "g": ["function"], "h": ["function"],
+            "i": ["function"]}.get(col, [])
     if names != want:
         raise BenchError("meta.json lists toolkits %r, expected %r"
                          % (names, want))
     if col == "c" and not os.path.getsize(os.path.join(pdir, "example.txt")):
         raise BenchError("the example toolkit wrote an empty example.txt")
-    if col == "g" and not os.path.getsize(os.path.join(pdir, "function.tsv")):
+    if col in ("g", "h", "i") and not os.path.getsize(os.path.join(pdir, "function.tsv")):
         raise BenchError("the function toolkit wrote an empty function.tsv")
 
 
@@ -462,6 +469,9 @@ def parse_args(argv):
     p.add_argument("--workloads", metavar="LIST",
                    help="comma-separated workloads (default: %s)"
                         % ",".join(WORKLOADS))
+    p.add_argument("--columns", metavar="LETTERS",
+                   help="only these columns, e.g. 'adhi' (a, the baseline, "
+                        "is always run)")
     p.add_argument("-n", "--repeat", type=int, default=5, metavar="N",
                    help="repetitions per cell (default 5)")
     p.add_argument("--quick", action="store_true",
@@ -499,6 +509,13 @@ def main(argv):
                                   label == DEBIAN_LABEL and has_yappi(path))
         for label, path in pythons
     }
+    if args.columns:
+        keep = set(args.columns) | {"a"}
+        unknown = keep - {k for k, _ in COLUMNS}
+        if unknown:
+            die("unknown columns: %s" % "".join(sorted(unknown)))
+        cols_for = {label: [c for c in cols if c in keep]
+                    for label, cols in cols_for.items()}
     env = clean_env()
 
     started = utc_now()

@@ -34,17 +34,21 @@ baseline_supp() {
 while read -r ver py; do
     supp="$tmp/python$ver.supp"
     baseline_supp "$py" "$supp"
-    for prog in "threads.py 3 200" "probe_target.py" "forker.py"; do
+    for case in "threads.py 3 200" "probe_target.py" "forker.py" \
+                "threads.py 3 200|function:mode=sample,hz=500"; do
+        prog=${case%%|*}
+        tks="example;$tmp/probe.so"
+        [ "$prog" = "$case" ] || tks=${case#*|}
         rm -rf "$tmp/out.d"
         # pymalloc confuses memcheck: use the system allocator
         if PYTHONMALLOC=malloc LOONG_OUT="$tmp/out.d" \
             PYTHONPATH="$B/lib/loong/python" \
-            LOONG_TOOLKITS="example;$tmp/probe.so" \
+            LOONG_TOOLKITS="$tks" \
             LOONG_TOOLKIT_PATH="$B/lib/loong/toolkits" LOONG_INTERVAL_MS=100 \
             $VG --suppressions="$supp" "$py" tests/programs/$prog >"$tmp/out" 2>&1; then
             pass=$((pass + 1))
         else
-            echo "valgrind: $ver $prog failed"; cat "$tmp/out"; fail=$((fail + 1))
+            echo "valgrind: $ver $case failed"; cat "$tmp/out"; fail=$((fail + 1))
         fi
     done
 done < <(tools/find-pythons)
