@@ -154,26 +154,19 @@
   var MIN_FRAC = 0.001;  /* frames narrower than this share of the view are not drawn */
   var MAX_FRAMES = 6000; /* above that, the threshold doubles */
 
-  /* What the values of function.collapsed are. */
-  function weightUnit() {
-    var fn = toolkit('function');
-    var mode = fn && fn.options && fn.options.mode ? fn.options.mode : 'trace';
-    return mode === 'trace' ? 'us' : 'samples';
-  }
-
-  function fmtWeight(v, unit) {
-    return unit === 'us' ? fmtUs(v) : fmtCount(v) + ' ' + unit;
+  /* The values of function.collapsed: microseconds of self time, in
+   * trace and in sample mode alike (docs/formats.md). */
+  function fmtWeight(v) {
+    return fmtUs(v);
   }
 
   function renderFlame(sec, f) {
     var N = f.n.length, names = f.names, nidx = f.n, depth = f.d, val = f.v;
-    var unit = weightUnit();
     var total = val[0];
 
     sec.appendChild(h('p', {className: 'note'},
-      fmtCount(f.stacks) + ' call paths, ' + fmtWeight(total, unit) + ' in all' +
-      (unit === 'us' ? ' (self time of each path; a frame is as wide as its total time)' : '') +
-      '. Click a frame to zoom to it; frames narrower than 0.1% of the view are not drawn.'));
+      fmtCount(f.stacks) + ' call paths, ' + fmtWeight(total) + ' in all ' +
+      '(self time of each path; a frame is as wide as its total time). Click a frame to zoom to it; frames narrower than 0.1% of the view are not drawn.'));
     if (!(total > 0) || N < 2) {
       sec.appendChild(h('p', {className: 'note', text: 'No call path took any time.'}));
       return;
@@ -213,7 +206,7 @@
     var zoomNote = h('span', {className: 'note', attrs: {id: 'flame-where'}});
     sec.appendChild(h('div', {className: 'controls'}, search, matchedText, reset, zoomNote));
 
-    var box = h('div', {className: 'flame', attrs: {id: 'flame', role: 'img', 'aria-label': 'flame graph'}});
+    var box = h('div', {className: 'flame', attrs: {id: 'flame-graph', role: 'img', 'aria-label': 'flame graph'}});
     sec.appendChild(box);
     var tip = h('div', {attrs: {id: 'tip', hidden: ''}});
     document.body.appendChild(tip);
@@ -298,7 +291,7 @@
       var i = +t.getAttribute('data-i');
       tip.textContent = '';
       tip.appendChild(h('div', {className: 'tip-name', text: nameOf(i)}));
-      tip.appendChild(h('div', {text: fmtWeight(val[i], unit) + ', ' + fmtPct(val[i] / total) + ' of all' +
+      tip.appendChild(h('div', {text: fmtWeight(val[i]) + ', ' + fmtPct(val[i] / total) + ' of all' +
         (zoomed ? ', ' + fmtPct(val[i] / val[zoomed]) + ' of the zoomed frame' : '')}));
       tip.hidden = false;
       var w = tip.offsetWidth, hh = tip.offsetHeight;
@@ -324,7 +317,7 @@
     total_us: 'time inside the function and what it called, in microseconds',
     self_us: 'time in the function itself, in microseconds',
     max_us: 'longest single call, in microseconds',
-    samples: 'samples in which the function ran',
+    samples: 'sample mode: samples in which the function was on the stack',
     function: 'qualified name',
     line: 'first line of the function'
   };
@@ -423,8 +416,12 @@
 
   var MAX_SLOW = 1000;
 
+  /* "function  module  file:line", leaving out what is missing */
   function where(c) {
-    return str(c.function) + '  ' + str(c.module) + ' ' + str(c.file) + ':' + str(c.line);
+    var s = str(c.function);
+    if (c.module) s += '  ' + c.module;
+    if (c.file) s += '  ' + c.file + (typeof c.line === 'number' ? ':' + c.line : '');
+    return s;
   }
 
   function renderSlow(sec, list) {
