@@ -148,8 +148,9 @@ typedef struct loong_frame {
 } loong_frame;
 
 /* In threads_stacks: whether the thread is on a CPU now. In a sample:
- * RUNNING when the thread used at least half of the span on a CPU, else
- * WAITING (sleeping, blocked in I/O, or waiting for the interpreter lock). */
+ * RUNNING when the thread used at least a tenth of the span on a CPU (a
+ * runnable thread on a busy machine still gets that), else WAITING
+ * (sleeping, blocked in I/O, or waiting for the interpreter lock). */
 enum loong_thread_state {
     LOONG_THREAD_RUNNING = 1,
     LOONG_THREAD_WAITING = 2,

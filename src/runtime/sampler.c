@@ -431,8 +431,10 @@ static void deliver(round_thread *r, size_t n, uint64_t t, uint32_t due)
                 .t_ns = t,
                 .thread = 0,
                 .native_id = s->native_id,
-                .state = cpu * 2 >= wall ? LOONG_THREAD_RUNNING
-                                         : LOONG_THREAD_WAITING,
+                /* a runnable thread on a busy machine still gets some CPU;
+                 * a blocked one next to none */
+                .state = cpu * 10 >= wall ? LOONG_THREAD_RUNNING
+                                          : LOONG_THREAD_WAITING,
                 .wall_ns = wall,
                 .cpu_ns = cpu,
             };
