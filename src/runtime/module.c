@@ -36,9 +36,15 @@ static void default_toolkit_path(char *out, size_t cap)
     snprintf(out, cap, "%s/toolkits", d);
 }
 
+/* `loong attach`: the configuration sent over the control socket, used by
+ * rt_start_with() in place of the environment's. */
+static const rt_config *cfg_given;
+
 static void config_from_env(void)
 {
     const char *out = getenv("LOONG_OUT");
+    if (cfg_given)
+        out = cfg_given->out;
     char cwd[PATH_MAX];
     if (!out || !*out)
         out = "loong-out";
@@ -48,7 +54,7 @@ static void config_from_env(void)
     else
         snprintf(rt.out_root, sizeof rt.out_root, "%s", out);
 
-    const char *sink = getenv("LOONG_SINK");
+    const char *sink = cfg_given ? cfg_given->sink : getenv("LOONG_SINK");
     char err[256];
     snprintf(rt.sink_str, sizeof rt.sink_str, "%s",
              sink && *sink ? sink : "dir");
@@ -61,9 +67,12 @@ static void config_from_env(void)
 
     const char *iv = getenv("LOONG_INTERVAL_MS");
     long ms = iv ? strtol(iv, NULL, 10) : 1000;
+    if (cfg_given)
+        ms = cfg_given->interval_ms;
     rt.interval_ms = ms >= 1 && ms <= 86400000 ? (int)ms : 1000;
 
-    const char *tp = getenv("LOONG_TOOLKIT_PATH");
+    const char *tp = cfg_given ? cfg_given->toolkit_path
+                               : getenv("LOONG_TOOLKIT_PATH");
     if (tp && *tp)
         snprintf(rt.toolkit_path, sizeof rt.toolkit_path, "%s", tp);
     else
@@ -82,7 +91,7 @@ static void open_sink(void)
 static void load_env_toolkits(void)
 {
     const char *list = getenv("LOONG_TOOLKITS");
-    if (!list || !*list)
+    if (cfg_given || !list || !*list)
         return;
     char *copy = strdup(list);
     char *save = NULL;
@@ -97,19 +106,36 @@ static void load_env_toolkits(void)
 
 static PyObject *py_callback(const char *name);
 
-/* Python-level exit and fork hooks, registered once per process. */
+/* The atexit handler: registered at start, unregistered at detach. */
+static int atexit_on;
+
+static void atexit_register(int on)
+{
+    if (on == atexit_on)
+        return;
+    PyObject *atexit = PyImport_ImportModule("atexit");
+    PyObject *ex = py_callback("_atexit");
+    PyObject *r = atexit && ex ? PyObject_CallMethod(
+                                     atexit, on ? "register" : "unregister",
+                                     "O", ex)
+                               : NULL;
+    if (r)
+        atexit_on = on;
+    Py_XDECREF(r);
+    Py_XDECREF(ex);
+    Py_XDECREF(atexit);
+    PyErr_Clear();
+}
+
+/* Python-level fork hooks, registered once per process. */
 static int register_python_hooks(void)
 {
-    PyObject *atexit = PyImport_ImportModule("atexit");
     PyObject *os = PyImport_ImportModule("os");
-    PyObject *ex = py_callback("_atexit");
     PyObject *bf = py_callback("_before_fork");
     PyObject *ap = py_callback("_after_fork_parent");
     PyObject *ac = py_callback("_after_fork_child");
     int rc = -1;
-    if (atexit && os && ex && bf && ap && ac) {
-        PyObject *r = PyObject_CallMethod(atexit, "register", "O", ex);
-        Py_XDECREF(r);
+    if (os && bf && ap && ac) {
         PyObject *reg = PyObject_GetAttrString(os, "register_at_fork");
         PyObject *kw = Py_BuildValue("{sOsOsO}", "before", bf,
                                      "after_in_parent", ap, "after_in_child",
@@ -117,15 +143,13 @@ static int register_python_hooks(void)
         PyObject *args = PyTuple_New(0);
         PyObject *r2 = reg && kw && args ? PyObject_Call(reg, args, kw)
                                          : NULL;
-        rc = r && r2 ? 0 : -1;
+        rc = r2 ? 0 : -1;
         Py_XDECREF(r2);
         Py_XDECREF(args);
         Py_XDECREF(kw);
         Py_XDECREF(reg);
     }
-    Py_XDECREF(atexit);
     Py_XDECREF(os);
-    Py_XDECREF(ex);
     Py_XDECREF(bf);
     Py_XDECREF(ap);
     Py_XDECREF(ac);
@@ -238,6 +262,7 @@ int rt_start(void)
         pthread_atfork(NULL, NULL, atfork_child);
         atfork_registered = 1;
     }
+    atexit_register(1);
     if (!hooks_registered && register_python_hooks() == 0)
         hooks_registered = 1;
     rt.started = 1;
@@ -263,6 +288,29 @@ void rt_shutdown(const char *why)
     rt_meta_write(why);
     rt_pipeline_close_sink();
     rt.started = 0;
+}
+
+/* ---- attach and detach (control.c) ----------------------------------- */
+
+int rt_start_with(const rt_config *cfg)
+{
+    cfg_given = cfg;
+    int rc = rt_start();
+    cfg_given = NULL;
+    return rc;
+}
+
+/* Everything rt_shutdown leaves for a later exit goes too: the atexit
+ * handler, the buffer and the flusher's pipe. What stays: the runtime's
+ * mapping (a shared object cannot be safely unloaded from a running
+ * interpreter), the fork hooks (os.register_at_fork has no unregister;
+ * they do nothing while loong is not started), and each thread's
+ * identity capsule (reused by the next attach). */
+void rt_detach(void)
+{
+    rt_shutdown("detach");
+    atexit_register(0);
+    rt_pipeline_release();
 }
 
 /* ---- Python functions ------------------------------------------------ */
@@ -363,6 +411,7 @@ static PyObject *m_atexit(PyObject *self, PyObject *unused)
 {
     rt_exc_state saved;
     rt_exc_save(&saved);
+    rt_control_stop();
     rt_shutdown("exit");
     PyErr_Clear();
     rt_exc_restore(&saved);

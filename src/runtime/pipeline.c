@@ -246,12 +246,14 @@ void rt_pipeline_pause(void)
     Py_BEGIN_ALLOW_THREADS
     flusher_join();
     Py_END_ALLOW_THREADS
+    rt_control_pause(); /* the control socket's thread too */
 }
 
 void rt_pipeline_resume(void)
 {
     if (!rt.flusher_running)
         flusher_start();
+    rt_control_resume();
 }
 
 void rt_pipeline_flush_now(void)
@@ -261,10 +263,23 @@ void rt_pipeline_flush_now(void)
 
 void rt_pipeline_after_fork_child(void)
 {
+    rt_control_after_fork_child();
     rt.flusher_running = 0;
     atomic_store(&rt.sink_dropped, 0);
     lbuf_after_fork_child(rt.buf);
     pthread_mutex_init(&rt.tk_lock, NULL);
+}
+
+/* Detach: after rt_pipeline_stop, nothing of the pipeline stays open. */
+void rt_pipeline_release(void)
+{
+    for (int i = 0; i < 2; i++) {
+        if (rt.wake_fd[i] > 0)
+            close(rt.wake_fd[i]);
+        rt.wake_fd[i] = -1;
+    }
+    lbuf_free(rt.buf);
+    rt.buf = NULL;
 }
 
 void rt_pipeline_close_sink(void)

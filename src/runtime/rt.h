@@ -84,6 +84,25 @@ extern const loong_api rt_api;
 int rt_start(void);            /* idempotent; reads the environment */
 void rt_shutdown(const char *why);
 
+/* module.c, for `loong attach`: start with this configuration instead of
+ * the environment's (LOONG_TOOLKITS is not read); detach: shut down as at
+ * exit and let go of everything that can be let go (docs/attach.md). */
+typedef struct rt_config {
+    const char *out;           /* absolute; required */
+    const char *sink;          /* NULL: dir */
+    const char *toolkit_path;  /* NULL: the folder next to the runtime */
+    int interval_ms;
+} rt_config;
+int rt_start_with(const rt_config *cfg);
+void rt_detach(void);
+
+/* control.c: the control socket and its thread */
+int rt_control_start(void);    /* 0, 1 if already serving, or -errno */
+void rt_control_stop(void);    /* thread joined, socket removed */
+void rt_control_pause(void);   /* before fork: thread joined, socket kept */
+void rt_control_resume(void);
+void rt_control_after_fork_child(void);
+
 /* toolkits.c */
 int rt_toolkit_load(const char *spec_text, char *err, size_t errlen);
 int rt_toolkit_unload(const char *name, char *err, size_t errlen);
@@ -140,6 +159,7 @@ void rt_pipeline_pause(void);           /* before fork: flusher joined */
 void rt_pipeline_resume(void);
 void rt_pipeline_flush_now(void);
 void rt_pipeline_close_sink(void);
+void rt_pipeline_release(void);         /* detach: buffer and pipe freed */
 int rt_write_file(const char *name, const void *data, size_t len);
 int rt_write_file_raw(const char *name, const void *data, size_t len);
 
