@@ -5,6 +5,8 @@
  *   help.c      `loong help [COMMAND]`
  *   usage.c     every help text
  *   run.c       `loong run`: parse, validate, then exec
+ *   attach.c    `loong attach|load|unload|status|detach` (and attach.h:
+ *               /proc, ELF, ptrace injection, the control socket client)
  *   runenv.c    the environment `loong run` hands the program
  *   outdir.c    creating and probing the folders `loong run` writes to
  *   toolkits.c  `loong toolkits`
@@ -48,6 +50,11 @@ int cmd_run(int argc, char **argv);
 int cmd_toolkits(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_unload(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
 
 /* ---- usage.c --------------------------------------------------------- */
 
@@ -56,6 +63,11 @@ void usage_run(FILE *out);
 void usage_toolkits(FILE *out);
 void usage_report(FILE *out);
 void usage_help(FILE *out);
+void usage_attach(FILE *out);
+void usage_load(FILE *out);
+void usage_unload(FILE *out);
+void usage_status(FILE *out);
+void usage_detach(FILE *out);
 void print_version(FILE *out);
 
 /* ---- msg.c ----------------------------------------------------------- */

@@ -7,7 +7,11 @@
  * (report: report.c, report_data.c, report_json.c, report_page.c and
  * report.h); the Makefile builds every .c file of src/cli. To add a
  * section to the HTML report, see the top of report.c. Planned, not
- * implemented yet: attach, load, unload, status, detach, ps, agent. */
+ * implemented yet: ps, agent.
+ *
+ * attach, load, unload, status and detach talk to a running process
+ * (attach.c and attach.h; docs/attach.md); `loong -m _runtime PID COMMAND
+ * ARGS...`, the talk's spelling, is `loong COMMAND PID ARGS...` (main.c). */
 #include "cli/cli.h"
 
 #include <string.h>
@@ -19,9 +23,18 @@ const cli_command cli_commands[] = {
      cmd_toolkits, usage_toolkits},
     {"report", "write a self-contained HTML report of a profiled process",
      cmd_report, usage_report},
+    {"attach", "bring loong into a running Python process", cmd_attach,
+     usage_attach},
+    {"load", "load a toolkit into a running process (attaching first)",
+     cmd_load, usage_load},
+    {"unload", "unload a toolkit from a running process", cmd_unload,
+     usage_unload},
+    {"status", "what loong is doing in a running process", cmd_status,
+     usage_status},
+    {"detach", "remove loong from a running process", cmd_detach,
+     usage_detach},
     {"help", "show the help of loong or of one command", cmd_help, usage_help},
-    /* future: {"attach", ...}, {"load", ...}, {"unload", ...},
-     * {"status", ...}, {"detach", ...}, {"ps", ...}, {"agent", ...} */
+    /* future: {"ps", ...}, {"agent", ...} */
     {NULL, NULL, NULL, NULL},
 };
 

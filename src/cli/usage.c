@@ -34,6 +34,7 @@ void usage_main(FILE *out)
             "\n"
             "Usage:\n"
             "  loong run [OPTIONS] [--] CMD [ARGS...]\n"
+            "  loong attach|load|unload|status|detach PID [ARGS...]\n"
             "  loong toolkits [-v]\n"
             "  loong report DIR [-o FILE]\n"
             "  loong help [COMMAND]\n"
@@ -248,5 +249,113 @@ void usage_help(FILE *out)
           "on stdout.\n"
           "\n"
           "Exit status: 0, or 2 for an unknown command.\n",
+          out);
+}
+
+/* ---- attach and the commands that talk to a running process ---------- */
+
+static const char attach_opts[] =
+    "  -o, --output DIR     output folder (default: ./loong-out); the "
+    "process\n"
+    "                       writes DIR/PROGRAM-PID/\n"
+    "  --interval DURATION  flush and tick interval (default: 1s)\n"
+    "  --sink SINK          dir (default), dir:PATH, udp://HOST:PORT, "
+    "unix:PATH\n"
+    "  (these take effect when loong starts in the process, as for 'loong "
+    "run')\n";
+
+void usage_attach(FILE *out)
+{
+    fprintf(out,
+            "Usage: loong attach [OPTIONS] PID\n"
+            "\n"
+            "Bring loong into the running Python process PID (CPython 3.8 "
+            "to 3.13 on\n"
+            "x86_64, started without loong), with no restart: its main "
+            "thread is\n"
+            "stopped for well under 50 ms to load the runtime, which then "
+            "waits for\n"
+            "the interpreter lock like any thread and opens the control "
+            "socket\n"
+            "/tmp/loong-UID/PID.sock. No toolkit is loaded: see 'loong "
+            "load'.\n"
+            "Needs the right to ptrace PID: same user (or root), and "
+            "kernel.yama.ptrace_scope\n"
+            "0 (or CAP_SYS_PTRACE). Details: docs/attach.md.\n"
+            "\n"
+            "Options:\n%s"
+            "  -h, --help           show this help\n"
+            "\n"
+            "Exit status: 0 attached (or already), 1 failed, 2 usage "
+            "error.\n",
+            attach_opts);
+}
+
+void usage_load(FILE *out)
+{
+    fprintf(out,
+            "Usage: loong load [OPTIONS] PID TOOLKIT [KEY=VALUE...]\n"
+            "       loong -m _runtime PID load TOOLKIT [KEY=VALUE...]\n"
+            "\n"
+            "Load a toolkit into the running process PID, attaching first "
+            "if loong is\n"
+            "not there yet. TOOLKIT is a name (see 'loong toolkits') or a "
+            "path to a\n"
+            ".so, checked here first as 'loong run -t' checks it; options "
+            "are KEY=VALUE\n"
+            "words (or TOOLKIT:KEY=VALUE,...).\n"
+            "\n"
+            "Options (when this attaches):\n%s"
+            "  -h, --help           show this help\n"
+            "\n"
+            "Exit status: 0 loaded, 1 failed, 2 usage error (bad toolkit or "
+            "option).\n",
+            attach_opts);
+}
+
+void usage_unload(FILE *out)
+{
+    fputs("Usage: loong unload PID TOOLKIT\n"
+          "\n"
+          "Unload a toolkit from the process PID: it writes its last data "
+          "first.\n"
+          "TOOLKIT is its name, or the path of its .so.\n"
+          "\n"
+          "Exit status: 0 unloaded, 1 failed (not loaded, loong not "
+          "attached), 2 usage.\n",
+          out);
+}
+
+void usage_status(FILE *out)
+{
+    fputs("Usage: loong status [--json] PID\n"
+          "\n"
+          "What loong is doing in the process PID: its version, the "
+          "Python, the output\n"
+          "folder and sink, records written and dropped, the toolkits "
+          "loaded and their\n"
+          "options. Works for processes under 'loong attach'.\n"
+          "\n"
+          "  --json      print the process's answer as it is (one JSON "
+          "object)\n"
+          "\n"
+          "Exit status: 0, 1 if loong is not in the process, 2 usage.\n",
+          out);
+}
+
+void usage_detach(FILE *out)
+{
+    fputs("Usage: loong detach PID\n"
+          "\n"
+          "Remove loong from the process PID: every toolkit is unloaded "
+          "(writing its\n"
+          "last data), hooks removed, loong's threads stopped, the control "
+          "socket\n"
+          "removed, meta.json finished with \"exit\": \"detach\". The "
+          "runtime's code\n"
+          "stays mapped, unused; 'loong attach' works again later.\n"
+          "\n"
+          "Exit status: 0 detached, 1 failed (loong not attached), 2 "
+          "usage.\n",
           out);
 }
