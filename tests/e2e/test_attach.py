@@ -24,6 +24,11 @@ EXPECTED = {
     "recv": b"ready\nrecv complete\n",
     "threads": b"ready\nthreads 4 joined\n",
 }
+# the function toolkit where the program makes calls, the example toolkit
+# where it only waits
+TOOLKIT = {"cpu": "function", "threads": "function", "sleep": "example",
+           "select": "example", "recv": "example"}
+OUTPUT = {"function": "function.tsv", "example": "example.txt"}
 
 
 def loong(*args, timeout=30):
@@ -74,7 +79,7 @@ def counts(pid):
 
 
 def test_attach_in_every_state(python, tmp_path):
-    """Each state at once: attach + load function, data arrives, unload,
+    """Each state at once: attach + load a toolkit, data arrives, unload,
     detach; the program's output and status are its own, its waits are
     complete."""
     out = tmp_path / "out"
@@ -83,10 +88,11 @@ def test_attach_in_every_state(python, tmp_path):
         for mode in MODES:
             procs[mode] = start(python, mode, 3)
         for mode, p in procs.items():
-            r = loong("load", "-o", out, "--interval", "200ms", p.pid,
-                      "function")
+            tk = TOOLKIT[mode]
+            r = loong("load", "-o", out, "--interval", "200ms", p.pid, tk)
             assert r.returncode == 0, (mode, r.stderr)
-            assert b"loaded function into process %d" % p.pid in r.stdout
+            assert b"loaded %s into process %d" % (tk.encode(), p.pid) \
+                in r.stdout
         for mode, p in procs.items():
             d = proc_dir(out, p.pid)
             assert wait_for(lambda: (d / "metrics.lp").exists() and
@@ -96,11 +102,11 @@ def test_attach_in_every_state(python, tmp_path):
             assert st.returncode == 0, st.stderr
             s = json.loads(st.stdout)
             assert s["started"] and s["pid"] == p.pid
-            assert [t["name"] for t in s["toolkits"]] == ["function"]
-            r = loong("unload", p.pid, "function")
+            assert [t["name"] for t in s["toolkits"]] == [TOOLKIT[mode]]
+            r = loong("unload", p.pid, TOOLKIT[mode])
             assert r.returncode == 0, (mode, r.stderr)
             d = proc_dir(out, p.pid)
-            assert (d / "function.tsv").exists(), mode
+            assert (d / OUTPUT[TOOLKIT[mode]]).exists(), mode
             r = loong("detach", p.pid)
             assert r.returncode == 0, (mode, r.stderr)
             m = json.loads((d / "meta.json").read_text())
@@ -301,3 +307,34 @@ def _other_user_refused(sock):
 
     assert _in_child(plain) == 0
     assert _in_child(peercred) == 0
+
+
+def test_killing_loong_mid_attach_leaves_the_target_unharmed(tmp_path):
+    """SIGKILL `loong load` at varied points of its work: the target lives
+    on, its sleep is complete and its output is its own."""
+    python = PYTHONS.get("3.12") or PYTHONS[sorted(PYTHONS)[-1]]
+    procs = []
+    try:
+        for i, delay in enumerate([0.0, 0.001, 0.002, 0.003, 0.005, 0.008,
+                                   0.012, 0.02]):
+            p = start(python, "sleep" if i % 2 else "cpu", 2)
+            procs.append(p)
+            c = subprocess.Popen([str(LOONG), "load", "-o",
+                                  str(tmp_path / "out"), str(p.pid),
+                                  "function"], env=base_env(),
+                                 stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            time.sleep(delay)
+            c.kill()
+            c.wait()
+        for i, p in enumerate(procs):
+            if os.path.exists("/tmp/loong-%d/%d.sock" % (os.geteuid(),
+                                                         p.pid)):
+                r = loong("detach", p.pid)  # whatever it had reached
+                assert r.returncode in (0, 1), r.stderr
+            stdout, stderr = finish(p)
+            assert stdout == EXPECTED["sleep" if i % 2 else "cpu"], \
+                (i, stdout, stderr)
+            assert p.returncode == 3, (i, stderr)
+    finally:
+        kill(procs)
