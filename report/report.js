@@ -66,7 +66,7 @@
   }
 
   function fmtTime(ms) {
-    if (!isFinite(ms)) return '?';
+    if (!isFinite(ms) || Math.abs(ms) > 8.64e15) return '?'; /* Date's range */
     return new Date(ms).toISOString().replace('T', ' ').replace('Z', ' UTC');
   }
 
@@ -337,7 +337,8 @@
     var table = h('table', {className: 'data', attrs: {id: 'functions-table'}});
     var headRow = h('tr');
     var ths = cols.map(function (c, k) {
-      var th = h('th', {title: COLUMN_HELP[c] || '', attrs: {scope: 'col', tabindex: '0', 'data-col': String(k)}},
+      var help = Object.prototype.hasOwnProperty.call(COLUMN_HELP, c) ? COLUMN_HELP[c] : '';
+      var th = h('th', {title: help, attrs: {scope: 'col', tabindex: '0', 'data-col': String(k)}},
                  h('span', {text: c}), h('span', {className: 'arrow'}));
       if (numeric[k]) th.className = 'num';
       headRow.appendChild(th);

@@ -37,22 +37,33 @@ static const section sections[] = {
 
 /* ---- files ------------------------------------------------------------- */
 
-/* The whole of path into a heap buffer (NUL-terminated). 0, or an errno. */
+#define NOT_REGULAR (-1) /* read_all: not a regular file */
+
+/* The whole of path into a heap buffer (NUL-terminated). 0, an errno, or
+ * NOT_REGULAR (a FIFO or a device is not waited on nor read). */
 static int read_all(const char *path, char **text, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     size_t cap, n = 0;
     char *buf;
 
     if (fd < 0)
         return errno;
-    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-        int err = S_ISDIR(st.st_mode) ? EISDIR : errno;
+    int err = 0;
+    if (fstat(fd, &st) != 0)
+        err = errno;
+    else if (S_ISDIR(st.st_mode))
+        err = EISDIR;
+    else if (!S_ISREG(st.st_mode))
+        err = NOT_REGULAR;
+    if (err) {
         close(fd);
         return err;
     }
-    cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+    /* room for the file, the NUL and one byte more, so the read that
+     * finds the end needs no bigger buffer */
+    cap = st.st_size > 0 ? (size_t)st.st_size + 2 : 4096;
     buf = malloc(cap);
     for (;;) {
         if (!buf) {
@@ -71,7 +82,7 @@ static int read_all(const char *path, char **text, size_t *len)
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            int err = errno;
+            err = errno;
             free(buf);
             close(fd);
             return err;
@@ -265,7 +276,8 @@ static int add_file(sb *data, const char *folder, const char *file,
             free(path);
             return 1;
         }
-        cli_error("report: cannot read '%s': %s", path, strerror(err));
+        cli_error("report: cannot read '%s': %s", path,
+                  err == NOT_REGULAR ? "not a regular file" : strerror(err));
         free(path);
         return -1;
     }

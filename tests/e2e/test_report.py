@@ -191,6 +191,12 @@ def test_report_refuses_bad_folders_and_outputs(tmp_path):
     assert one_error_line(r) == "loong: report: cannot read '%s': Is a " \
         "directory" % (good / "function.tsv")
     (good / "function.tsv").rmdir()
+    os.mkfifo(good / "function.tsv")  # never waited on
+    r = report(good)
+    assert r.returncode == 1
+    assert one_error_line(r) == "loong: report: cannot read '%s': not a " \
+        "regular file" % (good / "function.tsv")
+    (good / "function.tsv").unlink()
     # two process folders: name them
     fake_folder(tmp_path / "root" / "other-2", {"function.tsv": "a\n1\n"})
     r = report(tmp_path / "root")
