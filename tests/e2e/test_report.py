@@ -468,3 +468,46 @@ def test_report_large_profile_in_chromium(tmp_path, browser):
         ".getBoundingClientRect().width >= %f" % (f["i"], 0.98 * width))
     assert time.monotonic() - t0 < 5
     assert_clean(page, url)
+
+
+def test_report_odd_json_in_chromium(tmp_path, browser):
+    """Valid JSON of unexpected shapes in meta.json and the slow calls:
+    drawn without an error (missing or odd fields shown as '?' or left
+    out)."""
+    d = fake_folder(tmp_path / "odd-3", {
+        "meta.json": json.dumps({
+            "argv": "not a list", "python": 3, "pid": {"x": 1},
+            "toolkits": [None, 5, {"name": "function", "options": "x"}],
+            "start": 5, "end": [], "records": "many", "dropped": None,
+            "constructor": 1, "__proto__": {"program": "x"}}),
+        "function.tsv": "constructor\t__proto__\ttoString\n1\t2\tx\n",
+        "function.slow.jsonl": "\n".join(json.dumps(o) for o in [
+            {},
+            {"wall_ns": "x", "duration_us": {}, "calls": "no"},
+            {"wall_ns": 1e300, "duration_us": -5, "thread": None,
+             "calls": [1, None, "x", {"depth": "deep"},
+                       {"depth": 1e9, "start_us": 1e308,
+                        "duration_us": -1, "function": ["f"]}]},
+            {"function": "</script>", "truncated": True,
+             "calls": [{"depth": 2, "start_us": 3, "duration_us": 4,
+                        "module": None, "file": 7, "line": "x"}]},
+        ]) + "\n",
+    })
+    r = report(d)
+    assert r.returncode == 0, r.stderr
+    page = browser
+    url = open_report(page, d / "report.html")
+    page.evaluate("document.querySelectorAll('details.slow')"
+                  ".forEach(d => d.open = true)")
+    assert page.wait_for("document.querySelectorAll('.calls').length") == 4
+    for k in range(3):  # sort the table by each column, both ways
+        for _ in range(2):
+            page.click_element("document.querySelector('#functions-table "
+                               "th[data-col=\"%d\"]')" % k)
+    page.evaluate("(() => { const s = document.getElementById('slow-order');"
+                  " s.value = 'slowest'; s.dispatchEvent(new Event("
+                  "'change')); })()")
+    assert page.evaluate("document.querySelectorAll('details.slow')"
+                         ".length") == 4
+    assert page.evaluate("document.querySelectorAll('.error').length") == 0
+    assert_clean(page, url)
