@@ -26,14 +26,8 @@
 #define HAVE_TSC 0
 #endif
 
-typedef struct tsc_conv {
-    uint64_t tsc_base;
-    uint64_t ns_base;
-    uint64_t mult; /* ns per tick, 32.32 fixed point */
-} tsc_conv;
-
-static tsc_conv conv;
-static atomic_int conv_ready;
+rt_tsc_conv rt_conv;
+atomic_int rt_conv_ready;
 static int tsc_wanted = -1; /* -1: not decided yet */
 static uint64_t cal_tsc, cal_ns;
 
@@ -47,11 +41,8 @@ static uint64_t mono_ns(void)
 uint64_t rt_now_ns(void)
 {
 #if HAVE_TSC
-    if (atomic_load_explicit(&conv_ready, memory_order_acquire)) {
-        uint64_t d = __rdtsc() - conv.tsc_base;
-        return conv.ns_base +
-               (uint64_t)(((unsigned __int128)d * conv.mult) >> 32);
-    }
+    if (atomic_load_explicit(&rt_conv_ready, memory_order_acquire))
+        return rt_tsc_ns();
 #endif
     return mono_ns();
 }
@@ -100,7 +91,7 @@ static void pair(uint64_t *tsc, uint64_t *ns)
 /* Called by the flusher at its start and at every wake-up. */
 void rt_clock_calibrate(void)
 {
-    if (atomic_load(&conv_ready))
+    if (atomic_load(&rt_conv_ready))
         return;
     if (tsc_wanted < 0) {
         const char *env = getenv("LOONG_CLOCK");
@@ -121,14 +112,14 @@ void rt_clock_calibrate(void)
     long double per_tick = (long double)(ns - cal_ns) / (tsc - cal_tsc);
     if (per_tick <= 0 || per_tick > 100) /* a TSC under 10 MHz: no */
         return;
-    conv.mult = (uint64_t)(per_tick * 4294967296.0L);
-    conv.tsc_base = tsc;
-    conv.ns_base = ns;
-    atomic_store_explicit(&conv_ready, 1, memory_order_release);
+    rt_conv.mult = (uint64_t)(per_tick * 4294967296.0L);
+    rt_conv.tsc_base = tsc;
+    rt_conv.ns_base = ns;
+    atomic_store_explicit(&rt_conv_ready, 1, memory_order_release);
 }
 
 /* After fork the TSC and the monotonic clock go on: nothing to redo. */
 int rt_clock_is_tsc(void)
 {
-    return atomic_load(&conv_ready);
+    return atomic_load(&rt_conv_ready);
 }

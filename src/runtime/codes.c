@@ -40,7 +40,7 @@ static atomic_uint n_codes;
 static pthread_mutex_t codes_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t *htab; /* open addressing: slot -> id, 0 = empty */
 static size_t hcap;
-static Py_ssize_t extra_index = -1;
+Py_ssize_t rt_extra_index = -1;
 
 static void extra_free(void *p)
 {
@@ -49,8 +49,8 @@ static void extra_free(void *p)
 
 void rt_codes_init(void)
 {
-    if (extra_index < 0)
-        extra_index = rt_request_code_extra(extra_free);
+    if (rt_extra_index < 0)
+        rt_extra_index = rt_request_code_extra(extra_free);
 }
 
 static uint64_t fnv(uint64_t h, const char *s)
@@ -244,7 +244,7 @@ int rt_code_accepts(const loong_toolkit *tk, uint32_t id)
 
 long rt_codes_extra_index(void)
 {
-    return (long)extra_index;
+    return (long)rt_extra_index;
 }
 
 int rt_filter_set(loong_toolkit *tk, const char *include, const char *exclude)
@@ -271,8 +271,8 @@ uint32_t rt_code_lookup(PyCodeObject *co, PyObject *globals, uint32_t *mask)
     void *extra = NULL;
     uint32_t id = 0;
     uint64_t gen = rt.generation & 0xffff;
-    if (extra_index >= 0 &&
-        rt_code_get_extra((PyObject *)co, extra_index, &extra) == 0 && extra) {
+    if (rt_extra_index >= 0 &&
+        rt_code_get_extra((PyObject *)co, rt_extra_index, &extra) == 0 && extra) {
         uint64_t v = (uintptr_t)extra;
         id = (uint32_t)v;
         if (((v >> 32) & 0xffff) == gen) {
@@ -287,9 +287,9 @@ uint32_t rt_code_lookup(PyCodeObject *co, PyObject *globals, uint32_t *mask)
         return 0;
     }
     *mask = compute_mask(id);
-    if (extra_index >= 0) {
+    if (rt_extra_index >= 0) {
         uint64_t v = (uint64_t)id | gen << 32 | (uint64_t)*mask << 48;
-        if (rt_code_set_extra((PyObject *)co, extra_index,
+        if (rt_code_set_extra((PyObject *)co, rt_extra_index,
                              (void *)(uintptr_t)v) < 0)
             PyErr_Clear();
     }

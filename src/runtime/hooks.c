@@ -28,7 +28,7 @@ static uint32_t dispatch_call(int kind, PyCodeObject *co, PyObject *globals)
 {
     uint32_t mask;
     rt_hook_calls++;
-    uint32_t id = rt_code_lookup(co, globals, &mask);
+    uint32_t id = rt_code_lookup_fast(co, globals, &mask);
     if (!mask)
         return 0;
     loong_call_event ev = {kind, id, 0, 0};
@@ -38,8 +38,8 @@ static uint32_t dispatch_call(int kind, PyCodeObject *co, PyObject *globals)
         if (!(tk->caps & LOONG_CAP_CALLS) || !tk->cb.call)
             continue;
         if (!any) {
-            ev.thread = rt_thread_current()->id;
-            ev.t_ns = rt_now_ns();
+            ev.thread = rt_thread_current_fast()->id;
+            ev.t_ns = rt_now_ns_fast();
             any = 1;
         }
         tk->cb.call(tk->state, &ev);

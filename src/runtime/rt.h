@@ -116,6 +116,28 @@ void rt_codes_init(void);
 /* Identity and toolkit mask of a code object, computed once per code (and
  * again after toolkits change). globals may be NULL. */
 uint32_t rt_code_lookup(PyCodeObject *co, PyObject *globals, uint32_t *mask);
+
+/* The same, inline for the event path when the cached value is current:
+ * co_extra read directly (its layout is stable since 3.6). */
+typedef struct rt_code_extra_block {
+    Py_ssize_t ce_size;
+    void *ce_extras[1];
+} rt_code_extra_block;
+extern Py_ssize_t rt_extra_index;
+static inline uint32_t rt_code_lookup_fast(PyCodeObject *co,
+                                           PyObject *globals, uint32_t *mask)
+{
+    const rt_code_extra_block *e = (const rt_code_extra_block *)co->co_extra;
+    Py_ssize_t i = rt_extra_index;
+    if (e && i >= 0 && i < e->ce_size) {
+        uint64_t v = (uintptr_t)e->ce_extras[i];
+        if (v && ((v >> 32) & 0xffff) == (rt.generation & 0xffff)) {
+            *mask = (uint32_t)(v >> 48);
+            return (uint32_t)v;
+        }
+    }
+    return rt_code_lookup(co, globals, mask);
+}
 int rt_code_info(loong_code_id id, loong_code_info *out);
 /* Identity and mask of a C callable (builtin or method descriptor); 0 for
  * anything else. */
@@ -140,6 +162,15 @@ void rt_sampler_flush_locked(void); /* the same, tk_lock held */
 
 /* threads.c */
 rt_thread *rt_thread_current(void);     /* with the interpreter lock */
+/* The calling thread's, once known: the event path's inline shortcut. The
+ * initial-exec model makes it one load instead of a __tls_get_addr call. */
+extern _Thread_local rt_thread *rt_tls_thread
+    __attribute__((tls_model("initial-exec")));
+static inline rt_thread *rt_thread_current_fast(void)
+{
+    rt_thread *t = rt_tls_thread;
+    return t ? t : rt_thread_current();
+}
 void rt_threads_register_all(void);     /* existing threads */
 void rt_threads_after_fork_child(void);
 
@@ -181,6 +212,34 @@ int rt_threads_stacks(size_t max_frames, loong_stacks **out);
 
 /* clock.c */
 uint64_t rt_now_ns(void);      /* monotonic; TSC-based once calibrated */
+
+/* The TSC conversion clock.c publishes (rt_conv_ready), for the inline
+ * rt_now_ns_fast of the event path. */
+typedef struct rt_tsc_conv {
+    uint64_t tsc_base;
+    uint64_t ns_base;
+    uint64_t mult; /* ns per tick, 32.32 fixed point */
+} rt_tsc_conv;
+extern rt_tsc_conv rt_conv;
+extern atomic_int rt_conv_ready;
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+static inline uint64_t rt_tsc_ns(void)
+{
+    uint64_t d = __rdtsc() - rt_conv.tsc_base;
+    return rt_conv.ns_base +
+           (uint64_t)(((unsigned __int128)d * rt_conv.mult) >> 32);
+}
+static inline uint64_t rt_now_ns_fast(void)
+{
+    if (atomic_load_explicit(&rt_conv_ready, memory_order_acquire))
+        return rt_tsc_ns();
+    return rt_now_ns();
+}
+#else
+#define rt_now_ns_fast rt_now_ns
+#endif
 uint64_t rt_wall_ns(void);
 void rt_clock_calibrate(void); /* flusher: at start and every wake-up */
 int rt_clock_is_tsc(void);

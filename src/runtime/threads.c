@@ -16,7 +16,8 @@
 #define CAPSULE_NAME "loong.thread"
 #define DICT_KEY "__loong_thread__"
 
-static _Thread_local rt_thread *tls_th;
+_Thread_local rt_thread *rt_tls_thread
+    __attribute__((tls_model("initial-exec")));
 static _Thread_local rt_thread tls_ended; /* identity after the end event */
 static atomic_uint next_id = 1;
 static int forgetting;
@@ -30,11 +31,11 @@ static void capsule_free(PyObject *cap)
     }
     if (!forgetting && rt.started)
         rt_dispatch_thread(LOONG_THREAD_END, th);
-    if (tls_th == th) {
+    if (rt_tls_thread == th) {
         /* Objects freed later in this thread's teardown may still run
          * Python code: keep the identity without registering again. */
         tls_ended = *th;
-        tls_th = &tls_ended;
+        rt_tls_thread = &tls_ended;
     }
     free(th);
 }
@@ -65,8 +66,8 @@ static rt_thread *attach_to(PyObject *dict, uint64_t native_id, int *is_new)
 
 rt_thread *rt_thread_current(void)
 {
-    if (tls_th)
-        return tls_th;
+    if (rt_tls_thread)
+        return rt_tls_thread;
     static rt_thread unknown = {0, 0};
     rt_exc_state saved;
     rt_exc_save(&saved);
@@ -83,7 +84,7 @@ rt_thread *rt_thread_current(void)
     rt_exc_restore(&saved);
     if (!th)
         return &unknown;
-    tls_th = th;
+    rt_tls_thread = th;
     if (is_new)
         rt_dispatch_thread(LOONG_THREAD_START, th);
     return th;
@@ -115,7 +116,7 @@ void rt_threads_register_all(void)
         if (!th)
             continue;
         if (ts == cur) {
-            tls_th = th;
+            rt_tls_thread = th;
         }
     }
     if (PyErr_Occurred())
@@ -127,6 +128,6 @@ void rt_threads_register_all(void)
  * cleared the others (their end events were suppressed). It keeps its id. */
 void rt_threads_after_fork_child(void)
 {
-    if (tls_th)
-        tls_th->native_id = (uint64_t)syscall(SYS_gettid);
+    if (rt_tls_thread)
+        rt_tls_thread->native_id = (uint64_t)syscall(SYS_gettid);
 }
