@@ -111,7 +111,16 @@ def test_one_binary_for_every_interpreter(tmp_path):
 
 # ---- more: every refusal is one clear line; refusals undo everything -----
 
-CLI_REFUSED = {1: ["ABI 2.0", "ABI 1.0"], 2: ["ABI 1.1", "newer"],
+def _abi():
+    text = (ROOT / "include/loong/version.h").read_text()
+    get = lambda name: int(text.split("#define " + name)[1].split()[0])
+    return get("LOONG_ABI_MAJOR"), get("LOONG_ABI_MINOR")
+
+
+ABI_MAJOR, ABI_MINOR = _abi()
+CLI_REFUSED = {1: ["ABI %d.0" % (ABI_MAJOR + 1),
+                   "ABI %d.%d" % (ABI_MAJOR, ABI_MINOR)],
+               2: ["ABI %d.%d" % (ABI_MAJOR, ABI_MINOR + 1), "newer"],
                3: ["loong_toolkit_entry"], 6: ["Bad Name!"],
                7: ["no load function"], 8: ["no definition"],
                9: ["Py_IsInitialized"]}

@@ -28,7 +28,8 @@ void fn_put(fn_buf *b, const void *s, size_t n)
         b->p = np;
         b->cap = c;
     }
-    memcpy(b->p + b->len, s, n);
+    if (n) /* s may be NULL when n is 0 */
+        memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';
 }
