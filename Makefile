@@ -185,7 +185,8 @@ demo: all
 	  echo; echo "== $$d/function.tsv (where the time went, most self time first)"; \
 	  head -8 $$d/function.tsv | cut -f1-6; \
 	  echo; echo "== $$d/metrics.lp (InfluxDB line protocol)"; head -5 $$d/metrics.lp; \
-	  echo; echo "== $$d/meta.json"; cat $$d/meta.json
+	  echo; echo "== $$d/meta.json"; cat $$d/meta.json; \
+	  echo; echo "== the report: open it in a browser"; $(LOONG) report $$d
 
 bench: all
 	$(TEST_PYTHON) bench/run.py

@@ -7,7 +7,8 @@ PREFIX=${1:-$HOME/.local}
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 need=""
-for p in build-essential zlib1g-dev python3 python3-pytest; do
+# chromium: only for the tests of `loong report` (skipped without it)
+for p in build-essential zlib1g-dev python3 python3-pytest chromium; do
     dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
 done
 if [ -n "$need" ]; then
