@@ -137,6 +137,7 @@ static int runtime_for(const char *cmd, target *t, char *so, size_t cap)
     }
     err[0] = '\0';
     int minor = proc_python_minor(t->pid, &pm, err, sizeof err);
+    int has_asan = proc_maps_lib(&pm, "libasan.") != NULL;
     proc_maps_free(&pm);
     if (!minor) {
         cli_error("%s: process %d (%s): %s", cmd, (int)t->pid, t->st.name,
@@ -162,6 +163,21 @@ static int runtime_for(const char *cmd, target *t, char *so, size_t cap)
         cli_error("%s: process %d runs Python 3.%d, and there is no loong "
                   "runtime for it: no %s (build loong with that Python)",
                   cmd, (int)t->pid, minor, path);
+        return -1;
+    }
+    /* A runtime built with AddressSanitizer (make SANITIZE=1) kills a
+     * process that did not start with ASan loaded first: refuse. */
+    elf_file ef;
+    int asan = elf_open(so, &ef) == 0 ? elf_needs(&ef, "libasan.") : 0;
+    if (ef.data)
+        elf_close(&ef);
+    if (asan && !has_asan) {
+        cli_error("%s: this loong is built with AddressSanitizer (make "
+                  "SANITIZE=1): its runtime can only be loaded into a "
+                  "process started with libasan first (LD_PRELOAD=$(gcc "
+                  "-print-file-name=libasan.so)); process %d was not: use "
+                  "a loong built without SANITIZE",
+                  cmd, (int)t->pid);
         return -1;
     }
     return 0;

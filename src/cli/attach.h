@@ -35,6 +35,8 @@ uint64_t elf_load_base(const elf_file *ef);
 uint64_t elf_exec_end(const elf_file *ef);
 /* Read len bytes at link-time address vaddr from the file. 0 or -1. */
 int elf_read(const elf_file *ef, uint64_t vaddr, void *out, size_t len);
+/* 1 if a DT_NEEDED entry of the file starts with prefix ("libasan."). */
+int elf_needs(const elf_file *ef, const char *prefix);
 
 /* ---- procinfo.c ------------------------------------------------------ */
 

@@ -154,3 +154,29 @@ int elf_read(const elf_file *ef, uint64_t vaddr, void *out, size_t len)
     }
     return -1;
 }
+
+int elf_needs(const elf_file *ef, const char *prefix)
+{
+    const Elf64_Ehdr *h = ehdr(ef);
+    size_t plen = strlen(prefix);
+    for (int i = 0; i < h->e_shnum; i++) {
+        const Elf64_Shdr *s = shdr(ef, i);
+        if (s->sh_type != SHT_DYNAMIC || s->sh_link >= h->e_shnum ||
+            !in_file(ef, s->sh_offset, s->sh_size))
+            continue;
+        const Elf64_Shdr *str = shdr(ef, (int)s->sh_link);
+        if (!in_file(ef, str->sh_offset, str->sh_size))
+            continue;
+        const char *strtab = (const char *)ef->data + str->sh_offset;
+        const Elf64_Dyn *d = (const Elf64_Dyn *)(ef->data + s->sh_offset);
+        for (size_t k = 0; k < s->sh_size / sizeof *d; k++) {
+            if (d[k].d_tag == DT_NULL)
+                break;
+            if (d[k].d_tag == DT_NEEDED && d[k].d_un.d_val < str->sh_size &&
+                str->sh_size - d[k].d_un.d_val > plen &&
+                !strncmp(strtab + d[k].d_un.d_val, prefix, plen))
+                return 1;
+        }
+    }
+    return 0;
+}

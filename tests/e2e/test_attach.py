@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from conftest import LOONG, PROGRAMS, PYTHONS, base_env, run, points_of
+from conftest import LOONG, PROGRAMS, PYTHONS, SANITIZE, base_env, run, \
+    points_of
 
 TARGET = PROGRAMS / "attach_target.py"
 MODES = ["cpu", "sleep", "select", "recv", "threads"]
@@ -35,10 +36,29 @@ def loong(*args, timeout=30):
     return run([LOONG] + [str(a) for a in args], timeout=timeout)
 
 
-def start(python, mode, seconds):
+# A sanitizer build (make SANITIZE=1) has a runtime that only loads into a
+# process with ASan loaded first: its targets get it, even when the tests
+# are run by hand without LOONG_SANITIZE=1.
+ASAN_BUILD = b"libasan.so" in LOONG.read_bytes()
+
+
+def target_env(**extra):
+    env = base_env(**extra)
+    if ASAN_BUILD and not SANITIZE:
+        lib = subprocess.run(["gcc", "-print-file-name=libasan.so"],
+                             capture_output=True, text=True).stdout.strip()
+        env.update({"LD_PRELOAD": lib,
+                    "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0:"
+                                    "exitcode=86",
+                    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:"
+                                     "exitcode=87"})
+    return env
+
+
+def start(python, mode, seconds, env=None):
     p = subprocess.Popen([python, str(TARGET), mode, str(seconds)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env=base_env())
+                         env=env if env is not None else target_env())
     ready, _, _ = select.select([p.stdout], [], [], 10)
     assert ready, "target did not start"
     assert p.stdout.readline() == b"ready\n"
@@ -338,3 +358,21 @@ def test_killing_loong_mid_attach_leaves_the_target_unharmed(tmp_path):
             assert p.returncode == 3, (i, stderr)
     finally:
         kill(procs)
+
+
+@pytest.mark.skipif(not ASAN_BUILD, reason="for a sanitizer build only")
+def test_sanitizer_runtime_refused_for_a_plain_process():
+    """A runtime built with ASan would kill a process without ASan loaded
+    first: loong refuses, the process runs on."""
+    python = PYTHONS.get("3.12") or PYTHONS[sorted(PYTHONS)[-1]]
+    env = {k: v for k, v in target_env().items()
+           if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")}
+    p = start(python, "sleep", 2, env=env)
+    try:
+        r = loong("attach", p.pid)
+        assert r.returncode == 1
+        assert b"built with AddressSanitizer" in r.stderr, r.stderr
+        stdout, stderr = finish(p)
+        assert stdout == EXPECTED["sleep"] and p.returncode == 3, stderr
+    finally:
+        kill([p])
