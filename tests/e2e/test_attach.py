@@ -39,7 +39,7 @@ def loong(*args, timeout=30):
 # A sanitizer build (make SANITIZE=1) has a runtime that only loads into a
 # process with ASan loaded first: its targets get it, even when the tests
 # are run by hand without LOONG_SANITIZE=1.
-ASAN_BUILD = b"libasan.so" in LOONG.read_bytes()
+ASAN_BUILD = b"__asan_init" in LOONG.read_bytes()
 
 
 def target_env(**extra):
