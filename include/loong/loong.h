@@ -68,7 +68,7 @@ typedef uint32_t loong_thread_id;
 enum loong_capability {
     LOONG_CAP_CALLS = 1u << 0,      /* Python function start/return/... */
     LOONG_CAP_C_CALLS = 1u << 1,    /* C functions called from Python */
-    LOONG_CAP_EXCEPTIONS = 1u << 2, /* raised/handled/unwound (3.12+) */
+    LOONG_CAP_EXCEPTIONS = 1u << 2, /* raised/handled/unwound */
     LOONG_CAP_THREADS = 1u << 3,    /* thread start/end */
     LOONG_CAP_GC = 1u << 4,         /* collection start/end */
     LOONG_CAP_TICK = 1u << 5,       /* periodic tick on loong's thread */
@@ -76,6 +76,7 @@ enum loong_capability {
     /* reserved: their events have slots in loong_callbacks already */
     LOONG_CAP_GREENLETS = 1u << 16,
     LOONG_CAP_COROUTINES = 1u << 17,
+    /* 1.2: sampled allocations of the Python allocators (see below) */
     LOONG_CAP_ALLOCATIONS = 1u << 18,
 };
 
@@ -111,6 +112,15 @@ typedef struct loong_exception_event {
     uint64_t t_ns;
     const char *type_name;   /* qualified type, e.g. "builtins.KeyError" */
     int line;                /* line in code, or 0 if unknown */
+    /* 1.2 (read only when api->minor >= 2) */
+    const char *message;     /* str of its first argument when that is a
+                                str, at most 255 bytes of UTF-8; else "" */
+    int outermost;           /* UNWOUND: uncaught, it leaves the __main__
+                                module or a thread's run() (delivered
+                                whatever the filter) */
+    uint64_t serial;         /* RAISED: a number for this raise, never 0;
+                                HANDLED, UNWOUND: the raise they are about
+                                (0 if it was raised before loading) */
 } loong_exception_event;
 
 enum loong_thread_kind { LOONG_THREAD_START = 1, LOONG_THREAD_END = 2 };
@@ -171,6 +181,34 @@ typedef struct loong_sample_event {
     const loong_frame *frames; /* innermost first, filtered; line is 0 */
 } loong_sample_event;
 
+/* Sampled allocations (LOONG_CAP_ALLOCATIONS, 1.2). loong wraps the
+ * allocators in place (raw, mem, object domains), samples by bytes (a
+ * Poisson process with the mean interval set by set_allocation_sampling,
+ * so a block of n bytes is sampled with probability 1 - exp(-n/mean)),
+ * and reports each sampled block, then its free. Unsampled blocks cost a
+ * counter. The callback runs on the allocating thread, possibly WITHOUT the
+ * interpreter lock (raw domain): it must not block and must not call
+ * loong_api functions other than clocks, code_info and emit_point. */
+enum loong_alloc_kind { LOONG_ALLOC_SAMPLED = 1, LOONG_ALLOC_FREED = 2 };
+enum loong_alloc_domain {
+    LOONG_DOMAIN_RAW = 0,
+    LOONG_DOMAIN_MEM = 1,
+    LOONG_DOMAIN_OBJ = 2,
+};
+
+typedef struct loong_allocation_event {
+    int kind;                 /* enum loong_alloc_kind */
+    int domain;               /* enum loong_alloc_domain */
+    uint64_t address;         /* the block, until its FREED event */
+    uint64_t size;            /* requested bytes (SAMPLED) */
+    uint64_t weight;          /* SAMPLED: the bytes this sample stands for,
+                                 an unbiased estimate: size / P(sampled) */
+    loong_thread_id thread;   /* 0 if unknown (no interpreter lock) */
+    uint64_t t_ns;
+    size_t nframes;           /* SAMPLED: the Python stack, innermost */
+    const loong_frame *frames; /* first; 0 frames without the lock */
+} loong_allocation_event;
+
 /* Callbacks: set the ones you want, leave the others NULL, and register the
  * struct with api->set_callbacks(tk, &cb, sizeof cb). Fields are only ever
  * appended, so a toolkit built against an older header still works. */
@@ -180,11 +218,12 @@ typedef struct loong_callbacks {
     void (*thread)(void *state, const loong_thread_event *ev);
     void (*gc)(void *state, const loong_gc_event *ev);
     void (*tick)(void *state, const loong_tick_event *ev);
-    /* reserved for greenlet switch, coroutine suspend/resume and sampled
-     * allocation; keep NULL */
+    /* reserved for greenlet switch and coroutine suspend/resume; keep
+     * NULL */
     void (*reserved_greenlet)(void *state, const void *ev);
     void (*reserved_coroutine)(void *state, const void *ev);
-    void (*reserved_allocation)(void *state, const void *ev);
+    /* 1.2: LOONG_CAP_ALLOCATIONS, on the allocating thread */
+    void (*allocation)(void *state, const loong_allocation_event *ev);
     /* 1.1: on loong's sampler thread, concurrently with events and tick */
     void (*sample)(void *state, const loong_sample_event *ev);
 } loong_callbacks;
@@ -215,6 +254,34 @@ typedef struct loong_stacks {
     size_t nthreads;
     loong_thread_stack *threads;
 } loong_stacks;
+
+/* The interpreter's memory figures (api->memory_stats, 1.2); -1 where this
+ * version does not expose a figure. */
+typedef struct loong_memory_stats {
+    int64_t allocated_blocks;    /* sys.getallocatedblocks() */
+    int64_t gc_count[3];         /* gc.get_count(): pending per generation */
+    int64_t gc_collections[3];   /* gc.get_stats() per generation */
+    int64_t gc_collected[3];
+    int64_t gc_uncollectable[3];
+    int64_t gc_objects;          /* objects tracked by gc */
+    int64_t interned_strings;    /* entries of the interned-strings table */
+    /* from the allocator wrappers while LOONG_CAP_ALLOCATIONS is held:
+     * blocks and bytes allocated since, per domain (frees not counted) */
+    int64_t domain_allocs[3];
+    int64_t domain_alloc_bytes[3];
+} loong_memory_stats;
+
+/* One type's share of the gc-tracked objects (api->type_counts, 1.2). */
+typedef struct loong_type_count {
+    const char *type_name;     /* "module.Qualname"; valid until freed */
+    int64_t count;
+    int64_t bytes;             /* sum of sys.getsizeof-like shallow sizes */
+} loong_type_count;
+
+typedef struct loong_type_counts {
+    size_t ntypes;
+    loong_type_count *types;   /* most bytes first */
+} loong_type_counts;
 
 /* A point: InfluxDB line protocol. The runtime escapes every name and value
  * and adds the tags host, program and pid. */
@@ -339,6 +406,18 @@ typedef struct loong_api {
     /* Samples per second for LOONG_CAP_SAMPLES, 1 to 10000 (default 100);
      * from load only. */
     int (*set_sample_rate)(loong_toolkit *tk, uint32_t hz);
+
+    /* ---- 1.2 ---- */
+    /* Mean bytes between allocation samples for LOONG_CAP_ALLOCATIONS
+     * (default 512 KiB, at least 1); from load only. */
+    int (*set_allocation_sampling)(loong_toolkit *tk, uint64_t mean_bytes);
+    /* The interpreter's memory figures; takes the interpreter lock briefly
+     * when called without it. From tick or event callbacks. */
+    int (*memory_stats)(loong_memory_stats *out, size_t out_size);
+    /* The top max types of gc-tracked objects by bytes: walks the heap
+     * under the interpreter lock (costly: seconds on big heaps). From tick.
+     * Free with api->free. */
+    int (*type_counts)(size_t max, loong_type_counts **out);
 } loong_api;
 
 /* ---- the toolkit definition ------------------------------------------ */

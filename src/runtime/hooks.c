@@ -82,52 +82,18 @@ void rt_dispatch_thread(int kind, rt_thread *th)
 
 #if RT_PY_312
 /* "module.Qualname" of an exception's type, in a per-thread buffer. */
-static const char *exc_type_name(PyObject *exc)
-{
-    static _Thread_local char buf[256];
-    PyTypeObject *t = Py_TYPE(exc);
-    if (!(t->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
-        const char *n = t->tp_name;
-        if (strchr(n, '.'))
-            return n;
-        snprintf(buf, sizeof buf, "builtins.%s", n);
-        return buf;
-    }
-    PyObject *mod = PyObject_GetAttrString((PyObject *)t, "__module__");
-    PyObject *qn = PyType_GetQualName(t);
-    const char *m = mod && PyUnicode_Check(mod) ? PyUnicode_AsUTF8(mod) : 0;
-    const char *q = qn ? PyUnicode_AsUTF8(qn) : NULL;
-    snprintf(buf, sizeof buf, "%s%s%s", m ? m : "", m ? "." : "",
-             q ? q : t->tp_name);
-    Py_XDECREF(mod);
-    Py_XDECREF(qn);
-    PyErr_Clear();
-    return buf;
-}
-
+/* The frame an exception event is about (borrowed), for UNWOUND's
+ * outermost flag. */
 static void dispatch_exception(int kind, PyCodeObject *co, int offset,
-                               PyObject *exc)
+                               PyObject *exc, uint64_t serial)
 {
-    uint32_t mask;
-    uint32_t id = rt_code_lookup(co, NULL, &mask);
-    if (!mask)
-        return;
-    loong_exception_event ev = {kind, id, 0, 0, NULL, 0};
-    for (uint32_t m = mask; m; m &= m - 1) {
-        loong_toolkit *tk = rt.tk[__builtin_ctz(m)];
-        if (!(tk->caps & LOONG_CAP_EXCEPTIONS) || !tk->cb.exception)
-            continue;
-        if (!ev.t_ns) {
-            rt_exc_state saved;
-            rt_exc_save(&saved);
-            ev.thread = rt_thread_current()->id;
-            ev.t_ns = rt_now_ns();
-            ev.type_name = exc_type_name(exc);
-            ev.line = PyCode_Addr2Line(co, offset);
-            rt_exc_restore(&saved);
-        }
-        tk->cb.exception(tk->state, &ev);
-    }
+    rt_exc_state saved;
+    rt_exc_save(&saved);
+    int line = PyCode_Addr2Line(co, offset);
+    rt_exc_restore(&saved);
+    rt_exc_dispatch(kind, co, NULL, line, Py_TYPE(exc), exc,
+                    kind == LOONG_EXC_UNWOUND ? PyEval_GetFrame() : NULL,
+                    serial);
 }
 #endif
 
@@ -320,6 +286,7 @@ static PyObject *thread_start_hook(PyObject *self, PyObject *const *args,
     PyEval_SetProfile(NULL, NULL);
 #else
     PyEval_SetProfile(profile_on ? profile_hook : NULL, NULL);
+    rt_exc_trace_thread();
 #endif
     Py_RETURN_NONE;
 }
@@ -432,9 +399,12 @@ static PyObject *mon_unwind(PyObject *s, PyObject *const *a, Py_ssize_t n)
     PyCodeObject *co = (PyCodeObject *)a[0];
     if (rt.caps_on & LOONG_CAP_CALLS)
         dispatch_call(LOONG_CALL_UNWIND, co, NULL);
-    if (rt.caps_on & LOONG_CAP_EXCEPTIONS)
+    if (rt.caps_on & LOONG_CAP_EXCEPTIONS) {
+        uint64_t serial = rt_exc_serial_of(a[2]);
         dispatch_exception(LOONG_EXC_UNWOUND, co,
-                           (int)PyLong_AsLong(a[1]), a[2]);
+                           (int)PyLong_AsLong(a[1]), a[2], serial);
+        rt_exc_note_unwind(a[2], PyEval_GetFrame(), serial);
+    }
     Py_RETURN_NONE;
 }
 static PyObject *mon_throw(PyObject *s, PyObject *const *a, Py_ssize_t n)
@@ -451,11 +421,20 @@ static PyObject *exc_event(int kind, PyObject *const *a, Py_ssize_t n)
     long off = PyLong_AsLong(a[1]);
     if (off == -1 && PyErr_Occurred())
         PyErr_Clear();
-    dispatch_exception(kind, (PyCodeObject *)a[0], (int)off, a[2]);
+    uint64_t serial = kind == LOONG_EXC_RAISED ? rt_exc_new_serial(a[2])
+                                               : rt_exc_serial_of(a[2]);
+    dispatch_exception(kind, (PyCodeObject *)a[0], (int)off, a[2], serial);
     Py_RETURN_NONE;
 }
+/* RAISE fires in every frame an exception passes through: only the first
+ * is a raise, the others are its propagation. (RERAISE, the end of a
+ * finally or with block, is not subscribed: the exception was counted.) */
 static PyObject *mon_raise(PyObject *s, PyObject *const *a, Py_ssize_t n)
 {
+    if (SUSPENDED())
+        Py_RETURN_NONE;
+    if (n >= 3 && rt_exc_propagated(a[2], PyEval_GetFrame()))
+        Py_RETURN_NONE;
     return exc_event(LOONG_EXC_RAISED, a, n);
 }
 static PyObject *mon_handled(PyObject *s, PyObject *const *a, Py_ssize_t n)
@@ -583,7 +562,7 @@ static int mon_set(uint32_t caps)
                 ev_bits[EV_PY_RETURN] | ev_bits[EV_PY_YIELD] |
                 ev_bits[EV_PY_UNWIND] | ev_bits[EV_PY_THROW];
     if (caps & LOONG_CAP_EXCEPTIONS)
-        mask |= ev_bits[EV_RAISE] | ev_bits[EV_RERAISE] |
+        mask |= ev_bits[EV_RAISE] |
                 ev_bits[EV_EXCEPTION_HANDLED] | ev_bits[EV_PY_UNWIND];
     if (caps & LOONG_CAP_C_CALLS)
         mask |= ev_bits[EV_CALL] | ev_bits[EV_C_RETURN] | ev_bits[EV_C_RAISE];
@@ -611,12 +590,14 @@ static int mon_set(uint32_t caps)
 void rt_hooks_periodic(void)
 {
 #if !RT_PY_312
-    if (!profile_on || rt_no_gil || atomic_load(&rt_suspended) ||
-        rt_py_finalizing())
+    if ((!profile_on && !rt_exc_tracing()) || rt_no_gil ||
+        atomic_load(&rt_suspended) || rt_py_finalizing())
         return;
     PyGILState_STATE g = PyGILState_Ensure();
     if (profile_on && !atomic_load(&rt_suspended))
         profile_all(1);
+    if (rt_exc_tracing() && !atomic_load(&rt_suspended))
+        rt_exc_trace_all(1);
     PyGILState_Release(g);
 #endif
 }
@@ -627,9 +608,7 @@ uint32_t rt_hooks_potential(void)
 {
     uint32_t caps = LOONG_CAP_CALLS | LOONG_CAP_C_CALLS | LOONG_CAP_THREADS |
                     LOONG_CAP_GC | LOONG_CAP_TICK;
-#if RT_PY_312
-    caps |= LOONG_CAP_EXCEPTIONS;
-#endif
+    caps |= LOONG_CAP_EXCEPTIONS; /* below 3.12 through the trace hook */
     if (rt_sampler_available())
         caps |= LOONG_CAP_SAMPLES;
     return caps;
@@ -651,8 +630,9 @@ int rt_hooks_update(uint32_t caps)
         rc = mrc;
 #else
     threading_hook((caps & (LOONG_CAP_THREADS | LOONG_CAP_CALLS |
-                            LOONG_CAP_C_CALLS)) != 0);
+                            LOONG_CAP_C_CALLS | LOONG_CAP_EXCEPTIONS)) != 0);
     profile_all((caps & (LOONG_CAP_CALLS | LOONG_CAP_C_CALLS)) != 0);
+    rt_exc_trace_all((caps & LOONG_CAP_EXCEPTIONS) != 0);
 #endif
     rt_exc_restore(&saved);
     return rc;

@@ -36,6 +36,7 @@ struct loong_toolkit {
     char *exclude;
     uint64_t loaded_wall_ns;
     uint32_t sample_hz;        /* LOONG_CAP_SAMPLES rate */
+    uint64_t alloc_mean;       /* LOONG_CAP_ALLOCATIONS mean interval */
     uint64_t sample_next_ns;   /* sampler thread only */
 };
 
@@ -146,6 +147,29 @@ int rt_filter_set(loong_toolkit *tk, const char *include, const char *exclude);
 /* Whether tk's filter accepts the identity (any thread, under tk_lock). */
 int rt_code_accepts(const loong_toolkit *tk, uint32_t id);
 long rt_codes_extra_index(void); /* the co_extra slot; -1 before init */
+
+/* exceptions.c: exception events on every version */
+void rt_exc_dispatch(int kind, PyCodeObject *co, PyObject *globals, int line,
+                     PyTypeObject *type, PyObject *value, struct _frame *f,
+                     uint64_t serial);
+uint64_t rt_exc_new_serial(PyObject *exc); /* a new raise, by identity */
+uint64_t rt_exc_serial_of(PyObject *exc);  /* its raise number, or 0 */
+void rt_exc_note_unwind(PyObject *exc, struct _frame *f, uint64_t serial);
+/* Non-zero (the raise number, or -1) when exc arriving in f is the one
+ * that just unwound into it. */
+uint64_t rt_exc_propagated(PyObject *exc, struct _frame *f);
+void rt_exc_trace_all(int on);  /* below 3.12: the C trace hook */
+void rt_exc_trace_thread(void); /* ...on the calling new thread */
+int rt_exc_tracing(void);
+/* sample_read.c (it sees the frame's internal layout on 3.11) */
+void rt_frame_no_lines(void *frame);
+
+/* memstats.c: api->memory_stats and api->type_counts */
+int rt_memory_stats(loong_memory_stats *out, size_t out_size);
+int rt_type_counts(size_t max, loong_type_counts **out);
+/* alloc.c: blocks and bytes allocated per domain while wrapped (-1 when
+ * the allocators are not wrapped) */
+void rt_alloc_totals(int64_t allocs[3], int64_t bytes[3]);
 
 /* sampler.c: stack samples of every thread, without the lock */
 int rt_sampler_available(void);

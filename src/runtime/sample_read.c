@@ -266,3 +266,15 @@ int rt_sread_live_code(const void *code, int first_line, const void *globals)
 #endif
     return !globals || live_object(globals, &PyDict_Type);
 }
+
+/* ---- line events off for one frame (the exception trace hook) -------- */
+
+void rt_frame_no_lines(void *frame)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (frame)
+        ((PyFrameObject *)frame)->f_trace_lines = 0;
+#else
+    (void)frame;
+#endif
+}

@@ -302,6 +302,16 @@ static int api_set_sample_rate(loong_toolkit *tk, uint32_t hz)
     return 0;
 }
 
+static int api_set_allocation_sampling(loong_toolkit *tk, uint64_t mean)
+{
+    if (!tk || mean < 1)
+        return LOONG_EINVAL;
+    if (tk != loading)
+        return LOONG_ESTATE;
+    tk->alloc_mean = mean;
+    return 0;
+}
+
 static int api_set_filter(loong_toolkit *tk, const char *include,
                           const char *exclude)
 {
@@ -392,6 +402,9 @@ const loong_api rt_api = {
     .thread_cpu_ns = api_thread_cpu,
     .process_cpu_ns = api_process_cpu,
     .set_sample_rate = api_set_sample_rate,
+    .set_allocation_sampling = api_set_allocation_sampling,
+    .memory_stats = rt_memory_stats,
+    .type_counts = rt_type_counts,
     .emit_point = api_emit,
     .write_file = api_write_file,
     .output_dir = api_output_dir,

@@ -151,7 +151,7 @@ static int load(loong_toolkit *tk, const loong_api *api,
     loong_callbacks cb;
     cb.call = 0; cb.exception = 0; cb.thread = 0; cb.gc = 0; cb.tick = 0;
     cb.reserved_greenlet = 0; cb.reserved_coroutine = 0;
-    cb.reserved_allocation = 0;
+    cb.allocation = 0;
     return api->set_callbacks(tk, &cb, sizeof cb);
 }
 static const loong_option_def opts[] = {{0, 0, 0}};
