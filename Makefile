@@ -52,14 +52,14 @@ PY_FILES := $(wildcard python/loong/*.py) python/sitecustomize.py
 PY_OUT := $(PY_FILES:python/%=$(PYPKG)/%)
 HEADERS := $(wildcard include/loong/*.h)
 
-.PHONY: all runtimes toolkits cli python headers unit e2e test check \
+.PHONY: all runtimes toolkits cli python headers unit e2e test check agent \
         install clean bench demo valgrind
 
-all: cli toolkits runtimes python headers
+all: cli toolkits runtimes python headers agent
 
 # ---- common + CLI --------------------------------------------------------
 
-$(B)/obj/%.o: src/%.c $(HEADERS) $(wildcard src/common/*.h src/cli/*.h)
+$(B)/obj/%.o: src/%.c $(HEADERS) $(wildcard src/common/*.h src/cli/*.h src/agent/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
@@ -88,6 +88,16 @@ cli: $(B)/bin/loong
 $(B)/bin/loong: $(CLI_OBJS) $(COMMON_OBJS) $(REPORT_ASSETS_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ -ldl -lm
+
+# ---- loongd, the host agent (src/agent; libcurl and zlib) ---------------
+
+AGENT_OBJS := $(patsubst src/%.c,$(B)/obj/%.o,$(wildcard src/agent/*.c))
+agent: $(B)/bin/loongd
+$(B)/bin/loongd: $(AGENT_OBJS) $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcurl -lz -lm
+TEST_OBJS_test_agent_validate = $(B)/obj/agent/validate.o
+TEST_OBJS_test_agent_queue = $(B)/obj/agent/queue.o $(B)/obj/agent/spool.o
 
 # ---- toolkits: compiled WITHOUT Python's include path -------------------
 
@@ -168,6 +178,7 @@ install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/loong \
 	    $(DESTDIR)$(PREFIX)/include/loong
 	cp $(B)/bin/loong $(DESTDIR)$(PREFIX)/bin/loong
+	cp $(B)/bin/loongd $(DESTDIR)$(PREFIX)/bin/loongd
 	cp -R $(LIBDIR)/. $(DESTDIR)$(PREFIX)/lib/loong/
 	cp include/loong/*.h $(DESTDIR)$(PREFIX)/include/loong/
 

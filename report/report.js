@@ -428,6 +428,11 @@
   function renderSlow(sec, list) {
     var fn = toolkit('function');
     var threshold = fn && fn.options && fn.options.slow ? fn.options.slow : '';
+    if (!Array.isArray(list) && fn && fn.options && fn.options.mode === 'sample') {
+      sec.appendChild(h('p', {className: 'note', text: 'Slow calls are kept in trace mode only ' +
+        '(-t function:slow=50ms); this profile was sampled.'}));
+      return;
+    }
     if (!Array.isArray(list)) {
       sec.appendChild(h('p', {className: 'note', text: threshold
         ? 'No slow calls were recorded (function.slow.jsonl is missing).'
@@ -517,6 +522,52 @@
     draw();
   }
 
+  /* ---- exceptions (exceptions.jsonl) ------------------------------- */
+
+  var MAX_EXC = 1000;
+
+  function num(v) { return typeof v === 'number' && isFinite(v) ? v : 0; }
+
+  function renderExceptions(sec, list) {
+    if (!Array.isArray(list) || list.length === 0) {
+      sec.appendChild(h('p', {className: 'note', text: 'No exceptions were recorded.'}));
+      return;
+    }
+    var raised = 0, uncaught = 0;
+    list.forEach(function (e) { raised += num(e && e.raised); uncaught += num(e && e.uncaught); });
+    sec.appendChild(h('p', {className: 'note', text: fmtCount(list.length) + ' distinct exceptions (type and ' +
+      'where raised), ' + fmtCount(raised) + ' raised, ' + fmtCount(uncaught) + ' uncaught. Uncaught first, ' +
+      'then most raised; open one to see its stack.'}));
+    var ordered = list.filter(function (e) { return e && typeof e === 'object'; });
+    ordered.sort(function (a, b) {
+      return (num(b.uncaught) > 0) - (num(a.uncaught) > 0) || num(b.raised) - num(a.raised);
+    });
+    var box = h('div', {attrs: {id: 'exceptions-list'}});
+    ordered.slice(0, MAX_EXC).forEach(function (e) {
+      var stack = Array.isArray(e.stack) ? e.stack : [];
+      var top = stack.length && stack[0] && typeof stack[0] === 'object' ? stack[0] : {};
+      var counts = 'raised ' + fmtCount(num(e.raised)) + ', handled ' + fmtCount(num(e.handled)) +
+                   (num(e.uncaught) ? ', UNCAUGHT ' + fmtCount(num(e.uncaught)) : '');
+      var summary = h('summary', null,
+        h('span', {className: 'exc-type', text: str(e.type)}),
+        h('span', {className: 'exc-msg', text: e.message ? ': ' + str(e.message) : ''}),
+        h('span', {className: 'exc-counts', text: '  ' + counts}),
+        h('span', {className: 'note', text: '  in ' + str(top.function) +
+          (top.file ? '  ' + str(top.file) + (typeof e.line === 'number' ? ':' + e.line : '') : '')}));
+      var ol = h('ol', {className: 'exc-stack'});
+      stack.forEach(function (f) {
+        if (!f || typeof f !== 'object') return;
+        ol.appendChild(h('li', {text: str(f.function) + '  ' + str(f.module) + '  ' + str(f.file) +
+          (typeof f.first_line === 'number' ? ':' + f.first_line : '')}));
+      });
+      var d = h('details', {className: 'exc' + (num(e.uncaught) ? ' uncaught' : '')}, summary, ol);
+      box.appendChild(d);
+    });
+    if (ordered.length > MAX_EXC)
+      sec.appendChild(h('p', {className: 'note', text: 'Showing the first ' + fmtCount(MAX_EXC) + '.'}));
+    sec.appendChild(box);
+  }
+
   /* ---- sections ----------------------------------------------------- */
 
   function functionToolkitRan() {
@@ -527,7 +578,9 @@
   var SECTIONS = [
     {id: 'flame', title: 'Flame graph', render: renderFlame},
     {id: 'functions', title: 'Functions', render: renderTable},
-    {id: 'slow', title: 'Slow calls', render: renderSlow, always: functionToolkitRan}
+    {id: 'slow', title: 'Slow calls', render: renderSlow, always: functionToolkitRan},
+    {id: 'exceptions', title: 'Exceptions', render: renderExceptions,
+     always: function () { return !!toolkit('exception'); }}
   ];
 
   function main() {

@@ -55,6 +55,8 @@ int cmd_load(int argc, char **argv);
 int cmd_unload(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
+int cmd_agent(int argc, char **argv); /* agent.c, with its help */
+void usage_agent(FILE *out);
 
 /* ---- usage.c --------------------------------------------------------- */
 

@@ -33,6 +33,8 @@ const cli_command cli_commands[] = {
      usage_status},
     {"detach", "remove loong from a running process", cmd_detach,
      usage_detach},
+    {"agent", "the host agent, loongd: 'loong agent status'", cmd_agent,
+     usage_agent},
     {"help", "show the help of loong or of one command", cmd_help, usage_help},
     /* future: {"ps", ...}, {"agent", ...} */
     {NULL, NULL, NULL, NULL},

@@ -32,6 +32,7 @@ static const section sections[] = {
     {"flame", "function.collapsed", rd_collapsed},
     {"functions", "function.tsv", rd_tsv},
     {"slow", "function.slow.jsonl", rd_jsonl},
+    {"exceptions", "exceptions.jsonl", rd_jsonl},
 };
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/agent.h"
 #include "common/sink.h"
 #include "common/spec.h"
 #include "common/tkfind.h"
@@ -298,12 +299,20 @@ int cmd_run(int argc, char **argv)
             a.sink = env;
             sink_src = "LOONG_SINK";
         } else {
-            a.sink = DEFAULT_SINK;
+            /* loongd when one is running, else the directory */
+            char agent[PATH_MAX];
+            int found = agent_socket_path(0, agent, sizeof agent) == 0 &&
+                        agent_running(agent);
+            a.sink = found ? "agent" : DEFAULT_SINK;
         }
     }
     const char *sink_dir;
     if (check_sink(a.sink, sink_src, &sink_dir) != 0)
         goto done;
+    if (strcmp(a.sink, "agent") == 0 && !agent_running(spec.path))
+        cli_warn("no agent is running at %s: points are dropped (and "
+                 "counted in meta.json) until loongd starts there",
+                 spec.path);
 
     /* 3. toolkits */
     if (cli_libdir(libdir, sizeof libdir, err, sizeof err) != 0) {
@@ -338,6 +347,9 @@ int cmd_run(int argc, char **argv)
             cli_error("sink path too long: '%s'", a.sink);
             goto done;
         }
+    } else if (spec.kind == LSINK_UNIX) {
+        /* "agent" too: the path found here, for every child */
+        snprintf(sink, sizeof sink, "unix:%s", spec.path);
     } else {
         snprintf(sink, sizeof sink, "%s", a.sink);
     }

@@ -18,11 +18,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/agent.h"
 #include "loong/errors.h"
 
 #define LSINK_DGRAM_MAX 8192
 #define LSINK_HOST_MAX 256
-#define LSINK_USAGE "expected dir, dir:PATH, udp://HOST:PORT or unix:PATH"
+#define LSINK_USAGE \
+    "expected dir, dir:PATH, udp://HOST:PORT, unix:PATH or agent"
 
 struct lsink {
     int kind;
@@ -185,6 +187,14 @@ int lsink_parse(const char *s, lsink_spec *out, char *err, size_t errlen)
         out->kind = LSINK_DIR;
         return parse_path(s, s + 4, sizeof out->path, out->path, err,
                           errlen);
+    }
+    if (strcmp(s, "agent") == 0) {
+        /* loongd's socket: a unix datagram sink */
+        out->kind = LSINK_UNIX;
+        if (agent_socket_path(0, out->path, sizeof out->path) != 0)
+            return fail(err, errlen, "sink \"agent\": the agent's socket "
+                        "path is too long ($LOONG_AGENT_SOCKET)");
+        return 0;
     }
     if (strncmp(s, "unix:", 5) == 0) {
         out->kind = LSINK_UNIX;

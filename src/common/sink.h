@@ -20,8 +20,9 @@ typedef struct lsink_spec {
 } lsink_spec;
 
 /* "dir", "dir:PATH", "udp://HOST:PORT" (HOST an IPv4/IPv6 literal or
- * localhost; [::1] form for IPv6), "unix:PATH". 0 or LOONG_EINVAL with a
- * message in err that says what is wrong. */
+ * localhost; [::1] form for IPv6), "unix:PATH", "agent" (LSINK_UNIX to
+ * loongd's socket, see common/agent.h). 0 or LOONG_EINVAL with a message
+ * in err that says what is wrong. */
 int lsink_parse(const char *s, lsink_spec *out, char *err, size_t errlen);
 
 typedef struct lsink lsink;

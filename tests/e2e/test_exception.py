@@ -119,3 +119,53 @@ def test_bad_options_refused(python, tmp_path, opts, word):
              python, "-c", "print(1)"])
     assert r.returncode == 0 and r.stdout == b"1\n"
     assert word in (only_proc_dir(tmp_path) / "loong.log").read_text()
+
+
+def test_report_section_in_chromium(tmp_path):
+    """loong report shows the exceptions, uncaught first, with counts and
+    stacks, in a real browser, with no console error."""
+    import os
+    import pathlib
+
+    import cdp
+    from conftest import PYTHONS
+    if not os.access(cdp.CHROMIUM, os.X_OK):
+        pytest.skip("%s not found" % cdp.CHROMIUM)
+    if not PYTHONS:
+        pytest.skip("no CPython 3.8+ found")
+    d = profile(PYTHONS[sorted(PYTHONS)[-1]], tmp_path, ":include=__main__")
+    r = run([LOONG, "report", d])
+    assert r.returncode == 0, r.stderr
+    chromium = cdp.Chromium(tmp_path / "chromium")
+    page = None
+    try:
+        page = chromium.page()
+        url = pathlib.Path(d / "report.html").resolve().as_uri()
+        page.open(url)
+        assert page.wait_for("document.readyState === 'complete'")
+        page.evaluate("1")
+        assert page.errors() == []
+        items = page.evaluate(
+            "[...document.querySelectorAll('#exceptions-list details')]"
+            ".map(d => d.querySelector('summary').innerText)")
+        assert len(items) == len(entries(d))
+        # uncaught first: the thread's and the program's end
+        assert {items[0].split(":")[0], items[1].split(":")[0]} == \
+            {"builtins.RuntimeError", "builtins.ZeroDivisionError"}
+        assert "UNCAUGHT 1" in items[0]
+        key = [i for i in items if i.startswith("builtins.KeyError")][0]
+        assert "raised 1,000, handled 1,000" in key or \
+            "raised 1000, handled 1000" in key
+        # open one: its stack is listed, innermost first
+        page.evaluate("[...document.querySelectorAll('#exceptions-list "
+                      "details')].find(d => d.innerText.startsWith("
+                      "'__main__.AppError: deep')).open = true")
+        stack = page.evaluate(
+            "[...[...document.querySelectorAll('#exceptions-list details')]"
+            ".find(d => d.open).querySelectorAll('li')].map(l => l.innerText"
+            ".split(' ')[0])")
+        assert stack == ["deep"] * 6 + ["caught_deep", "<module>"]
+    finally:
+        if page:
+            page.close()
+        chromium.close()

@@ -121,7 +121,7 @@ BAD_FILES = [
      1, "loong: report: {d}/meta.json:1: unexpected end of input"),
     ({},
      1, "loong: report: nothing to report in '{d}': no function.collapsed, "
-        "function.tsv or function.slow.jsonl"),
+        "function.tsv, function.slow.jsonl or exceptions.jsonl"),
     ({"function.collapsed": "main;f 3\nmain;g\n"},
      1, "loong: report: {d}/function.collapsed:2: expected 'FRAME;FRAME;... "
         "VALUE'"),
