@@ -8,7 +8,10 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 need=""
 # chromium: only for the tests of `loong report` (skipped without it)
-for p in build-essential zlib1g-dev python3 python3-pytest chromium; do
+# libcurl4-openssl-dev: loongd (the host agent); influxdb: only for the
+# tests of loongd and the dashboards with a real InfluxDB
+for p in build-essential zlib1g-dev python3 python3-pytest chromium \
+         libcurl4-openssl-dev influxdb; do
     dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
 done
 if [ -n "$need" ]; then
