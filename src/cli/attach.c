@@ -47,36 +47,6 @@ static int parse_pid(const char *cmd, const char *s, pid_t *pid)
     return 0;
 }
 
-/* The value of "key": "..." in our own JSON (no nesting needed), into out. */
-static int json_str(const char *json, const char *key, char *out, size_t cap)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\": \"", key);
-    const char *p = json ? strstr(json, pat) : NULL;
-    if (!p)
-        return -1;
-    p += strlen(pat);
-    size_t n = 0;
-    for (; *p && *p != '"' && n + 1 < cap; p++) {
-        if (*p == '\\' && p[1]) {
-            p++;
-            out[n++] = *p == 'n' ? ' ' : *p;
-        } else {
-            out[n++] = *p;
-        }
-    }
-    out[n] = '\0';
-    return 0;
-}
-
-static long long json_num(const char *json, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\": ", key);
-    const char *p = json ? strstr(json, pat) : NULL;
-    return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
-}
-
 static int target_open(const char *cmd, pid_t pid, target *t)
 {
     memset(t, 0, sizeof *t);
@@ -377,9 +347,9 @@ static void print_started(target *t)
     char err[512], out[PATH_MAX], *payload = NULL;
     int sys_err;
     if (ask(t, HELLO, 2, &payload, &sys_err, err, sizeof err) == 0 &&
-        json_str(payload, "output", out, sizeof out) == 0) {
+        ctl_json_str(payload, "output", out, sizeof out) == 0) {
         char ver[64] = "?";
-        json_str(payload, "python", ver, sizeof ver);
+        ctl_json_str(payload, "python", ver, sizeof ver);
         printf("loong is in process %d (Python %s): output in %s\n",
                (int)t->pid, ver, out);
     }
@@ -623,28 +593,28 @@ int cmd_status(int argc, char **argv)
         return rc < 0 ? CLI_OK : rc;
     }
     char s[PATH_MAX + 64];
-    json_str(p, "python", s, sizeof s);
+    ctl_json_str(p, "python", s, sizeof s);
     printf("process:   %d, Python %s\n", (int)t.pid, s);
-    json_str(p, "version", s, sizeof s);
+    ctl_json_str(p, "version", s, sizeof s);
     int started = strstr(p, "\"started\": true") != NULL;
     printf("loong:     %s, %s\n", s, started ? "started" : "not started");
     if (started) {
-        json_str(p, "output", s, sizeof s);
+        ctl_json_str(p, "output", s, sizeof s);
         printf("output:    %s\n", s);
-        json_str(p, "sink", s, sizeof s);
+        ctl_json_str(p, "sink", s, sizeof s);
         printf("sink:      %s, every %lld ms\n", s,
-               json_num(p, "interval_ms"));
-        printf("records:   %lld, dropped %lld\n", json_num(p, "records"),
-               json_num(p, "dropped"));
-        printf("hooks:     0x%llx\n", json_num(p, "hooks"));
+               ctl_json_num(p, "interval_ms"));
+        printf("records:   %lld, dropped %lld\n", ctl_json_num(p, "records"),
+               ctl_json_num(p, "dropped"));
+        printf("hooks:     0x%llx\n", ctl_json_num(p, "hooks"));
     }
     const char *tk = strstr(p, "\"toolkits\": [");
     int any = 0;
     for (const char *q = tk ? strstr(tk, "{\"name\": ") : NULL; q;
          q = strstr(q + 1, "{\"name\": ")) {
         char name[128], ver[64];
-        json_str(q, "name", name, sizeof name);
-        json_str(q, "version", ver, sizeof ver);
+        ctl_json_str(q, "name", name, sizeof name);
+        ctl_json_str(q, "version", ver, sizeof ver);
         const char *opts = strstr(q, "\"options\": {");
         const char *end = opts ? strchr(opts, '}') : NULL;
         printf("%s %s %s", any ? "          " : "toolkits: ", name, ver);

@@ -7,6 +7,7 @@
  *   elf.c         reading symbols and segments of ELF64 files
  *   inject.c      ptrace: run the runtime's entry on the main thread
  *   inject_stub.c the code the target runs (x86_64)
+ *   ps.c          `loong ps`: the Python processes, and loong in them
  */
 #ifndef LOONG_CLI_ATTACH_H
 #define LOONG_CLI_ATTACH_H
@@ -131,5 +132,8 @@ void ctl_socket_path(pid_t pid, pid_t nspid, uid_t uid, char *out,
 int ctl_request_to(pid_t pid, uid_t uid, const char *sock,
                    const char *const *fields, size_t n, char **reply,
                    int timeout_ms, int *sys_err, char *err, size_t errlen);
+/* "key": "value" and "key": number in the runtime's own JSON answers. */
+int ctl_json_str(const char *json, const char *key, char *out, size_t cap);
+long long ctl_json_num(const char *json, const char *key);
 
 #endif

@@ -57,6 +57,7 @@ int cmd_status(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_agent(int argc, char **argv); /* agent.c, with its help */
 void usage_agent(FILE *out);
+int cmd_ps(int argc, char **argv);       /* ps.c, with its help */
 
 /* ---- usage.c --------------------------------------------------------- */
 
@@ -70,6 +71,7 @@ void usage_load(FILE *out);
 void usage_unload(FILE *out);
 void usage_status(FILE *out);
 void usage_detach(FILE *out);
+void usage_ps(FILE *out);
 void print_version(FILE *out);
 
 /* ---- msg.c ----------------------------------------------------------- */

@@ -7,11 +7,12 @@
  * (report: report.c, report_data.c, report_json.c, report_page.c and
  * report.h); the Makefile builds every .c file of src/cli. To add a
  * section to the HTML report, see the top of report.c. Planned, not
- * implemented yet: ps, agent.
+ * implemented yet: agent.
  *
  * attach, load, unload, status and detach talk to a running process
- * (attach.c and attach.h; docs/attach.md); `loong -m _runtime PID COMMAND
- * ARGS...`, the talk's spelling, is `loong COMMAND PID ARGS...` (main.c). */
+ * (attach.c and attach.h; docs/attach.md), ps lists the processes (ps.c);
+ * `loong -m _runtime PID COMMAND ARGS...`, the talk's spelling, is `loong
+ * COMMAND PID ARGS...` (main.c). */
 #include "cli/cli.h"
 
 #include <string.h>
@@ -33,10 +34,12 @@ const cli_command cli_commands[] = {
      usage_status},
     {"detach", "remove loong from a running process", cmd_detach,
      usage_detach},
+    {"ps", "list the Python processes, and loong in them", cmd_ps,
+     usage_ps},
     {"agent", "the host agent, loongd: 'loong agent status'", cmd_agent,
      usage_agent},
     {"help", "show the help of loong or of one command", cmd_help, usage_help},
-    /* future: {"ps", ...}, {"agent", ...} */
+    /* future: {"agent", ...} */
     {NULL, NULL, NULL, NULL},
 };
 

@@ -182,3 +182,34 @@ out:
     close(fd);
     return rc;
 }
+
+/* The value of "key": "..." in the runtime's own JSON (no nesting needed),
+ * into out. 0, or -1 if absent. */
+int ctl_json_str(const char *json, const char *key, char *out, size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": \"", key);
+    const char *p = json ? strstr(json, pat) : NULL;
+    if (!p || !cap)
+        return -1;
+    p += strlen(pat);
+    size_t n = 0;
+    for (; *p && *p != '"' && n + 1 < cap; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+            out[n++] = *p == 'n' ? ' ' : *p;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+long long ctl_json_num(const char *json, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = json ? strstr(json, pat) : NULL;
+    return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}

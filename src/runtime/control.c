@@ -332,6 +332,8 @@ static void do_load_unload(ctl_req *rq, sb *out, int load)
     if (gil_take(&g, out) < 0)
         return;
     char err[512];
+    if (load && rt.started)
+        threading_for_main(); /* a toolkit's hooks may import it */
     if (!rt.started) {
         reply_error(out, "loong is not started in this process");
     } else if ((load ? rt_toolkit_load(rq->field[2], err, sizeof err)

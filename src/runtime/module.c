@@ -235,6 +235,17 @@ static void atfork_child(void)
     atomic_store(&rt_suspended, 1);
 }
 
+/* The control socket (control.c): every started process answers `loong
+ * status|load|unload|detach PID`, those under `loong run` (and `import
+ * loong`) too, not only those `loong attach` brought it into. */
+static void control_on(void)
+{
+    int rc = rt_control_start();
+    if (rc < 0)
+        rt_log(NULL, LOONG_LOG_WARNING, "no control socket: %s",
+               strerror(-rc));
+}
+
 int rt_start(void)
 {
     static int hooks_registered, atfork_registered;
@@ -270,6 +281,7 @@ int rt_start(void)
     atomic_store(&rt_suspended, 0);
     rt_meta_write(NULL);
     load_env_toolkits();
+    control_on();
     return 0;
 }
 
@@ -466,6 +478,7 @@ static PyObject *m_after_fork_child(PyObject *self, PyObject *unused)
         if (rt_pipeline_start() == 0) {
             rt_meta_write(NULL);
         }
+        control_on(); /* its own socket; the parent's stays the parent's */
     } else {
         /* no folder of its own: stop cleanly rather than mix with the
          * parent's files */
