@@ -6,6 +6,8 @@
 #   make SANITIZE=1 test the same, built with ASan + UBSan (into build-san/)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make bench           overhead benchmarks (see bench/RESULTS.md)
+#   make stress          attach stress: 500 cycles and 200 kills of loong
+#                        per CPython (STRESS_PYTHON=python3.12 for one)
 
 CC ?= cc
 PREFIX ?= /usr/local
@@ -53,7 +55,7 @@ PY_OUT := $(PY_FILES:python/%=$(PYPKG)/%)
 HEADERS := $(wildcard include/loong/*.h)
 
 .PHONY: all runtimes toolkits cli python headers unit e2e test check agent \
-        install clean bench demo valgrind
+        install clean bench demo valgrind stress
 
 all: cli toolkits runtimes python headers agent
 
@@ -167,6 +169,17 @@ e2e: all
 
 test: unit e2e
 check: test
+
+# Attach/load/unload/detach cycles and SIGKILLs of loong mid-attach on one
+# process per CPython (tests/stress/attach_stress.py; a short version runs
+# in `make test`).
+STRESS_CYCLES ?= 500
+STRESS_KILLS ?= 200
+STRESS_PYTHON ?=
+stress: all
+	LOONG_BUILD=$(abspath $(B)) $(TEST_PYTHON) tests/stress/attach_stress.py \
+	    --cycles $(STRESS_CYCLES) --kills $(STRESS_KILLS) \
+	    $(if $(STRESS_PYTHON),--python $(STRESS_PYTHON))
 
 # Unit tests and profiled programs on every CPython under valgrind memcheck.
 valgrind: all $(UNIT_BINS)
