@@ -32,8 +32,9 @@ TOOLKIT = {"cpu": "function", "threads": "function", "sleep": "example",
 OUTPUT = {"function": "function.tsv", "example": "example.txt"}
 
 
-def loong(*args, timeout=30):
-    return run([LOONG] + [str(a) for a in args], timeout=timeout)
+def loong(*args, timeout=30, env_extra=None):
+    return run([LOONG] + [str(a) for a in args], timeout=timeout,
+               env=base_env(**(env_extra or {})))
 
 
 # A sanitizer build (make SANITIZE=1) has a runtime that only loads into a

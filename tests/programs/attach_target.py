@@ -6,7 +6,10 @@ It prints "ready", then spends SECONDS in MODE and prints one line that
 says whether its own wait was complete (never cut short):
 cpu (Python calls), sleep (time.sleep), select (on a pipe), recv (a
 socket with a timeout), threads (four threads calling, the main one
-joining them). Its output is the same with and without loong.
+joining them), alloc (four threads allocating as fast as they can, the
+main one joining them), hash (the main thread inside hashlib on 32 MB at a
+time: a C call that released the interpreter lock, while a thread calls).
+Its output is the same with and without loong.
 """
 import os
 import select
@@ -27,6 +30,31 @@ def cpu(seconds):
             work(i)
         calls += 1000
     return "cpu complete" if calls > 0 else "cpu empty"
+
+
+def alloc(seconds):
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:
+        keep = [{"k": [i] * 8, "s": "x" * (i % 200), "b": bytes(i % 4096)}
+                for i in range(2000)]
+        n += len(keep)
+    return n
+
+
+def hash_loop(seconds):
+    import hashlib
+    import threading
+    data = b"\x5a" * (32 << 20)
+    want = hashlib.sha256(data).hexdigest()
+    t = threading.Thread(target=cpu, args=(seconds,))
+    t.start()
+    end = time.monotonic() + seconds
+    same = True
+    while time.monotonic() < end:
+        same = same and hashlib.sha256(data).hexdigest() == want
+    t.join()
+    return "hash complete" if same else "hash DIFFERENT"
 
 
 def timed(seconds, wait):
@@ -66,6 +94,17 @@ def main():
         for t in threads:
             t.join()
         print("threads", len(threads), "joined")
+    elif mode == "alloc":
+        import threading
+        threads = [threading.Thread(target=alloc, args=(seconds,))
+                   for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print("alloc", len(threads), "joined")
+    elif mode == "hash":
+        print(hash_loop(seconds))
     else:
         sys.exit("unknown mode " + mode)
     sys.stdout.flush()
