@@ -611,6 +611,7 @@ uint32_t rt_hooks_potential(void)
     caps |= LOONG_CAP_EXCEPTIONS; /* below 3.12 through the trace hook */
     if (rt_sampler_available())
         caps |= LOONG_CAP_SAMPLES;
+    caps |= LOONG_CAP_ALLOCATIONS; /* alloc.c: the allocator wrappers */
     return caps;
 }
 
@@ -634,6 +635,9 @@ int rt_hooks_update(uint32_t caps)
     profile_all((caps & (LOONG_CAP_CALLS | LOONG_CAP_C_CALLS)) != 0);
     rt_exc_trace_all((caps & LOONG_CAP_EXCEPTIONS) != 0);
 #endif
+    int arc = rt_alloc_update(caps); /* alloc.c */
+    if (arc < 0)
+        rc = arc;
     rt_exc_restore(&saved);
     return rc;
 }

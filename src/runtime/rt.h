@@ -170,6 +170,9 @@ int rt_type_counts(size_t max, loong_type_counts **out);
 /* alloc.c: blocks and bytes allocated per domain while wrapped (-1 when
  * the allocators are not wrapped) */
 void rt_alloc_totals(int64_t allocs[3], int64_t bytes[3]);
+/* alloc.c: wrap or restore the allocators to match the capabilities (from
+ * rt_hooks_update, interpreter lock and tk_lock held) */
+int rt_alloc_update(uint32_t caps);
 
 /* sampler.c: stack samples of every thread, without the lock */
 int rt_sampler_available(void);

@@ -1,0 +1,357 @@
+/* mem toolkit: memory use over time, and where memory is allocated.
+ *
+ * Gauges (every tick): the process's RSS, PSS, USS (smaps_rollup, where
+ * readable) and virtual size, the interpreter's block count and gc
+ * figures, and the gc pauses of the interval (sum and longest), as one
+ * loong_mem point. With types=N, the top N types of gc-tracked objects by
+ * bytes every types_every (loong_mem_type points).
+ *
+ * With alloc=yes: sampled allocations (LOONG_CAP_ALLOCATIONS), kept by
+ * address while alive and summed by stack (alloc.c in this folder):
+ * loong_mem_alloc points per interval and, at the end, mem.alloc.collapsed
+ * and mem.live.collapsed.
+ *
+ * Threads: gc callbacks come under the interpreter lock (one at a time);
+ * the tick on loong's thread reads the pause figures with atomics.
+ */
+#include "mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- gc pauses ---------------------------------------------------------- */
+
+static void on_gc(void *state, const loong_gc_event *ev)
+{
+    mem_state *st = state;
+    if (ev->kind == LOONG_GC_START) {
+        st->gc_start_ns = ev->t_ns;
+        return;
+    }
+    if (!st->gc_start_ns || ev->t_ns < st->gc_start_ns)
+        return;
+    uint64_t d = ev->t_ns - st->gc_start_ns;
+    st->gc_start_ns = 0;
+    atomic_fetch_add(&st->pause_sum_ns, d);
+    atomic_fetch_add(&st->pauses, 1);
+    uint64_t m = atomic_load(&st->pause_max_ns);
+    while (d > m && !atomic_compare_exchange_weak(&st->pause_max_ns, &m, d))
+        ;
+}
+
+/* ---- process figures ----------------------------------------------------- */
+
+typedef struct proc_mem {
+    int64_t rss, pss, uss, vms; /* bytes; -1 when not read */
+} proc_mem;
+
+static ssize_t read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t n = 0;
+    while (n + 1 < cap) {
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    return (ssize_t)n;
+}
+
+/* "Key:   1234 kB" in an smaps-like text, in bytes; -1 if absent. */
+static int64_t kb_field(const char *text, const char *key)
+{
+    size_t kl = strlen(key);
+    for (const char *p = text; p && *p; p = strchr(p, '\n')) {
+        if (*p == '\n')
+            p++;
+        if (!strncmp(p, key, kl) && p[kl] == ':')
+            return strtoll(p + kl + 1, NULL, 10) * 1024;
+    }
+    return -1;
+}
+
+static void read_proc(proc_mem *m)
+{
+    char buf[4096];
+    m->rss = m->pss = m->uss = m->vms = -1;
+    long page = sysconf(_SC_PAGESIZE);
+    if (read_small("/proc/self/statm", buf, sizeof buf) > 0) {
+        long long size, res;
+        if (sscanf(buf, "%lld %lld", &size, &res) == 2) {
+            m->vms = size * page;
+            m->rss = res * page;
+        }
+    }
+    if (read_small("/proc/self/smaps_rollup", buf, sizeof buf) > 0) {
+        int64_t rss = kb_field(buf, "Rss"), pss = kb_field(buf, "Pss");
+        int64_t pc = kb_field(buf, "Private_Clean");
+        int64_t pd = kb_field(buf, "Private_Dirty");
+        if (rss >= 0)
+            m->rss = rss;
+        m->pss = pss;
+        if (pc >= 0 && pd >= 0)
+            m->uss = pc + pd;
+    }
+}
+
+/* ---- points ---------------------------------------------------------------- */
+
+static void add_i(loong_field *f, size_t *n, const char *key, int64_t v)
+{
+    if (v < 0)
+        return; /* not known here: left out */
+    f[*n] = (loong_field){key, LOONG_FIELD_INT, {.i = v}};
+    (*n)++;
+}
+
+static void emit_gauges(mem_state *st, uint64_t wall_ns)
+{
+    static const char *count_keys[3] = {"gc_count_0", "gc_count_1",
+                                        "gc_count_2"};
+    static const char *coll_keys[3] = {"gc_collections_0",
+                                       "gc_collections_1",
+                                       "gc_collections_2"};
+    static const char *dom_allocs[3] = {"alloc_count_raw", "alloc_count_mem",
+                                        "alloc_count_obj"};
+    static const char *dom_bytes[3] = {"alloc_bytes_raw", "alloc_bytes_mem",
+                                       "alloc_bytes_obj"};
+    proc_mem pm;
+    read_proc(&pm);
+    loong_memory_stats ms;
+    memset(&ms, 0xff, sizeof ms);
+    if (st->api->memory_stats(&ms, sizeof ms) < 0)
+        memset(&ms, 0xff, sizeof ms);
+    loong_field f[32];
+    size_t n = 0;
+    add_i(f, &n, "rss_bytes", pm.rss);
+    add_i(f, &n, "pss_bytes", pm.pss);
+    add_i(f, &n, "uss_bytes", pm.uss);
+    add_i(f, &n, "vms_bytes", pm.vms);
+    add_i(f, &n, "allocated_blocks", ms.allocated_blocks);
+    int64_t collected = -1, uncollectable = -1;
+    for (int g = 0; g < 3; g++) {
+        add_i(f, &n, count_keys[g], ms.gc_count[g]);
+        add_i(f, &n, coll_keys[g], ms.gc_collections[g]);
+        if (ms.gc_collected[g] >= 0)
+            collected = (collected < 0 ? 0 : collected) + ms.gc_collected[g];
+        if (ms.gc_uncollectable[g] >= 0)
+            uncollectable = (uncollectable < 0 ? 0 : uncollectable) +
+                            ms.gc_uncollectable[g];
+    }
+    add_i(f, &n, "gc_collected", collected);
+    add_i(f, &n, "gc_uncollectable", uncollectable);
+    uint64_t sum = atomic_exchange(&st->pause_sum_ns, 0);
+    uint64_t max = atomic_exchange(&st->pause_max_ns, 0);
+    uint64_t cnt = atomic_exchange(&st->pauses, 0);
+    add_i(f, &n, "gc_pauses", (int64_t)cnt);
+    add_i(f, &n, "gc_pause_us", (int64_t)(sum / 1000));
+    add_i(f, &n, "gc_pause_max_us", (int64_t)(max / 1000));
+    for (int d = 0; d < 3; d++) {
+        add_i(f, &n, dom_allocs[d], ms.domain_allocs[d]);
+        add_i(f, &n, dom_bytes[d], ms.domain_alloc_bytes[d]);
+    }
+    if (st->alloc) {
+        uint64_t at, lv;
+        mem_alloc_totals(st, &at, &lv);
+        add_i(f, &n, "sampled_alloc_bytes", (int64_t)at);
+        add_i(f, &n, "sampled_live_bytes", (int64_t)lv);
+    }
+    loong_point p = {"loong_mem", NULL, 0, f, n, wall_ns};
+    st->api->emit_point(st->tk, &p);
+}
+
+static void emit_types(mem_state *st, uint64_t wall_ns)
+{
+    loong_type_counts *tc = NULL;
+    int rc = st->api->type_counts((size_t)st->types, &tc);
+    if (rc < 0 || !tc) {
+        st->api->log(st->tk, LOONG_LOG_WARNING, "type counts: %s",
+                     st->api->strerror(rc));
+        return;
+    }
+    for (size_t i = 0; i < tc->ntypes; i++) {
+        loong_tag t = {"type", tc->types[i].type_name};
+        loong_field f[2] = {
+            {"count", LOONG_FIELD_INT, {.i = tc->types[i].count}},
+            {"bytes", LOONG_FIELD_INT, {.i = tc->types[i].bytes}},
+        };
+        loong_point p = {"loong_mem_type", &t, 1, f, 2, wall_ns};
+        st->api->emit_point(st->tk, &p);
+    }
+    st->api->free(tc);
+}
+
+static void on_tick(void *state, const loong_tick_event *ev)
+{
+    mem_state *st = state;
+    int final = (ev->flags & LOONG_TICK_FINAL) != 0;
+    emit_gauges(st, ev->wall_ns);
+    if (st->types > 0 &&
+        (final || !st->types_last_ns ||
+         ev->t_ns - st->types_last_ns >= st->types_every_ns)) {
+        st->types_last_ns = ev->t_ns;
+        emit_types(st, ev->wall_ns);
+    }
+    if (st->alloc)
+        mem_alloc_tick(st, ev->wall_ns, final);
+}
+
+/* ---- options ------------------------------------------------------------- */
+
+/* "60", "60s", "500ms", "5m" -> nanoseconds; 0 when malformed. */
+static uint64_t parse_duration(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v <= 0)
+        return 0;
+    double mult = 1e9;
+    if (!strcmp(end, "ms"))
+        mult = 1e6;
+    else if (!strcmp(end, "m"))
+        mult = 60e9;
+    else if (*end && strcmp(end, "s"))
+        return 0;
+    return (uint64_t)(v * mult);
+}
+
+/* "524288", "512KiB", "512k", "1MiB", "1M" -> bytes; 0 when malformed. */
+static uint64_t parse_bytes(const char *s)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    static const struct { const char *suffix; uint64_t mult; } units[] = {
+        {"", 1}, {"B", 1}, {"k", 1024}, {"K", 1024}, {"KB", 1024},
+        {"KiB", 1024}, {"m", 1 << 20}, {"M", 1 << 20}, {"MB", 1 << 20},
+        {"MiB", 1 << 20}, {"G", 1u << 30}, {"GB", 1u << 30},
+        {"GiB", 1u << 30},
+    };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcmp(end, units[i].suffix))
+            return v > UINT64_MAX / units[i].mult ? 0 : v * units[i].mult;
+    return 0;
+}
+
+static int parse_yesno(const char *s)
+{
+    if (!strcmp(s, "yes") || !strcmp(s, "1") || !strcmp(s, "true"))
+        return 1;
+    if (!strcmp(s, "no") || !strcmp(s, "0") || !strcmp(s, "false"))
+        return 0;
+    return -1;
+}
+
+static int mem_load(loong_toolkit *tk, const loong_api *api,
+                    const loong_options *opts)
+{
+    (void)opts;
+    if (api->minor < 2) {
+        api->log(tk, LOONG_LOG_ERROR, "needs loong's toolkit ABI 1.2");
+        return LOONG_ENOTSUP;
+    }
+    const char *types_s = api->option(tk, "types", "0");
+    const char *every_s = api->option(tk, "types_every", "60s");
+    const char *alloc_s = api->option(tk, "alloc", "no");
+    const char *mean_s = api->option(tk, "alloc_mean", "512KiB");
+    const char *top_s = api->option(tk, "top", "10");
+    const char *max_s = api->option(tk, "max_stacks", "10000");
+    char *e1, *e2, *e3;
+    long types = strtol(types_s, &e1, 10);
+    long top = strtol(top_s, &e2, 10);
+    long maxst = strtol(max_s, &e3, 10);
+    uint64_t every = parse_duration(every_s);
+    int alloc = parse_yesno(alloc_s);
+    uint64_t mean = parse_bytes(mean_s);
+    if (*e1 || *types_s == '\0' || types < 0 || types > 1000 || !every ||
+        every < 1000000000ull / 10 || alloc < 0 || !mean || *e2 ||
+        *top_s == '\0' || top < 1 || top > 1000 || *e3 || *max_s == '\0' ||
+        maxst < 1 || maxst > 1000000) {
+        api->log(tk, LOONG_LOG_ERROR, "bad option: types=%s (0-1000) "
+                 "types_every=%s (a duration: 60s, 500ms, 5m; at least "
+                 "100ms) alloc=%s (yes or no) alloc_mean=%s (bytes: 512KiB, "
+                 "1MiB, 65536) top=%s (1-1000) max_stacks=%s (1-1000000)",
+                 types_s, every_s, alloc_s, mean_s, top_s, max_s);
+        return LOONG_EOPTION;
+    }
+    if (alloc && !(api->potential_capabilities() & LOONG_CAP_ALLOCATIONS)) {
+        api->log(tk, LOONG_LOG_ERROR, "alloc=yes: this runtime cannot "
+                 "sample allocations");
+        return LOONG_ENOTSUP;
+    }
+    mem_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return LOONG_ENOMEM;
+    st->tk = tk;
+    st->api = api;
+    st->types = (int)types;
+    st->types_every_ns = every;
+    st->alloc = alloc;
+    st->top = (int)top;
+    st->max_stacks = (size_t)maxst;
+    pthread_mutex_init(&st->lock, NULL);
+    loong_callbacks cb = {0};
+    cb.gc = on_gc;
+    cb.tick = on_tick;
+    uint32_t caps = LOONG_CAP_GC | LOONG_CAP_TICK;
+    if (alloc) {
+        cb.allocation = mem_on_allocation;
+        caps |= LOONG_CAP_ALLOCATIONS;
+    }
+    int rc;
+    if ((rc = api->set_state(tk, st)) < 0 ||
+        (rc = api->set_callbacks(tk, &cb, sizeof cb)) < 0 ||
+        (rc = api->add_capabilities(tk, caps)) < 0 ||
+        (alloc && (rc = api->set_allocation_sampling(tk, mean)) < 0)) {
+        pthread_mutex_destroy(&st->lock);
+        free(st);
+        return rc;
+    }
+    return 0;
+}
+
+static void mem_unload(loong_toolkit *tk, void *state)
+{
+    (void)tk;
+    mem_state *st = state;
+    mem_alloc_free(st);
+    pthread_mutex_destroy(&st->lock);
+    free(st);
+}
+
+static const loong_option_def options[] = {
+    {"types", "0", "top N types of gc-tracked objects by bytes (0: off; "
+                   "costly: walks the heap)"},
+    {"types_every", "60s", "how often the types are counted"},
+    {"alloc", "no", "yes: sample allocations, with their Python stacks"},
+    {"alloc_mean", "512KiB", "mean bytes between allocation samples"},
+    {"top", "10", "alloc: functions per interval point, the rest as "
+                  "'other'"},
+    {"max_stacks", "10000", "alloc: distinct stacks kept (the rest as one "
+                            "'[other stacks]')"},
+    {NULL, NULL, NULL},
+};
+
+static const loong_toolkit_def def = {
+    LOONG_TOOLKIT_DEF_HEADER,
+    .name = "mem",
+    .version = "0.1",
+    .summary = "memory over time (RSS, heap, gc) and where it is allocated",
+    .options = options,
+    .load = mem_load,
+    .unload = mem_unload,
+};
+
+LOONG_TOOLKIT(def);
