@@ -151,6 +151,8 @@ void q_putback(agent_queue *q, chunk *c);
 void q_finish(agent_queue *q);
 void q_stop(agent_queue *q);
 int q_empty(agent_queue *q);
+/* Stopping, and nothing left to deliver. */
+int q_drained(agent_queue *q);
 void q_snapshot(agent_queue *q, agent_stats *out);
 void chunk_free(chunk *c);
 

@@ -360,13 +360,26 @@ void q_stop(agent_queue *q)
     pthread_mutex_unlock(&q->mu);
 }
 
+static int empty_locked(agent_queue *q)
+{
+    return (q->head == NULL || q->head->lines == 0) &&
+           (q->sp == NULL || q->sp->n == 0);
+}
+
 int q_empty(agent_queue *q)
 {
     pthread_mutex_lock(&q->mu);
-    int empty = (q->head == NULL || q->head->lines == 0) &&
-                (q->sp == NULL || q->sp->n == 0);
+    int empty = empty_locked(q);
     pthread_mutex_unlock(&q->mu);
     return empty;
+}
+
+int q_drained(agent_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    int done = q->stopping && empty_locked(q);
+    pthread_mutex_unlock(&q->mu);
+    return done;
 }
 
 void q_snapshot(agent_queue *q, agent_stats *out)

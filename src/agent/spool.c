@@ -149,7 +149,8 @@ int spool_open(spool *sp, const char *dir, uint64_t cap, char *err,
             sp->next_seq = seq + 1;
     }
     closedir(d);
-    qsort(sp->e, sp->n, sizeof *sp->e, by_seq);
+    if (sp->n > 1)
+        qsort(sp->e, sp->n, sizeof *sp->e, by_seq);
     return 0;
 }
 

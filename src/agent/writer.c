@@ -98,7 +98,7 @@ static void *writer_main(void *arg)
     for (;;) {
         chunk *c = q_take(w->q, 200);
         if (c == NULL) {
-            if (stop_now(w) || (w->q->stopping && q_empty(w->q)))
+            if (stop_now(w) || q_drained(w->q))
                 break;
             continue;
         }

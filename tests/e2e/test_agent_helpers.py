@@ -37,12 +37,18 @@ def newest_python(min_minor=8):
     pytest.skip("no CPython 3.%d+ found" % min_minor)
 
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def free_ports(n):
+    """n distinct free TCP ports on 127.0.0.1 (held together while
+    chosen)."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
 
 
 def wait_for(pred, timeout, what, step=0.05):
@@ -84,8 +90,7 @@ class Influx:
     def __init__(self, folder):
         self.dir = pathlib.Path(folder)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.rpc = free_port()
+        self.port, self.rpc = free_ports(2)
         self.url = "http://127.0.0.1:%d" % self.port
         (self.dir / "influxdb.conf").write_text(
             CONFIG.format(d=self.dir, rpc=self.rpc, http=self.port))
