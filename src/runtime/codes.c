@@ -17,6 +17,7 @@
  */
 #include "rt.h"
 #include "pycompat.h"
+#include "runtime/sample_read.h"
 
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -287,7 +288,11 @@ uint32_t rt_code_lookup(PyCodeObject *co, PyObject *globals, uint32_t *mask)
         return 0;
     }
     *mask = compute_mask(id);
-    if (rt_extra_index >= 0) {
+    /* a code object in read-only memory (3.13's _Py_InitCleanup shim)
+     * cannot carry it: checked once, when it has no extra data yet */
+    if (rt_extra_index >= 0 &&
+        (co->co_extra ||
+         rt_swrite_probe(&co->co_extra, sizeof co->co_extra) == 0)) {
         uint64_t v = (uint64_t)id | gen << 32 | (uint64_t)*mask << 48;
         if (rt_code_set_extra((PyObject *)co, rt_extra_index,
                              (void *)(uintptr_t)v) < 0)

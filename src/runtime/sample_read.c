@@ -278,3 +278,17 @@ void rt_frame_no_lines(void *frame)
     (void)frame;
 #endif
 }
+
+/* Whether n bytes at addr may be written: they are written back as they
+ * are (under the interpreter lock, so nobody changes them meanwhile).
+ * Some code objects live in read-only memory (3.13's _Py_InitCleanup):
+ * setting their co_extra would fault. */
+int rt_swrite_probe(void *addr, size_t n)
+{
+    char buf[64];
+    if (n > sizeof buf || rt_sread(addr, buf, n) < 0)
+        return -1;
+    struct iovec l = {buf, n}, r = {addr, n};
+    return process_vm_writev(self_pid, &l, 1, &r, 1, 0) == (ssize_t)n ? 0
+                                                                       : -1;
+}

@@ -35,6 +35,8 @@ void rt_sread_codes(const void *const *codes, size_t n, rt_raw_code *out);
  * freed object fails (its first word, the reference count, is then an
  * allocator's link), so the interpreter's API may be used on them. */
 int rt_sread_live_code(const void *code, int first_line, const void *globals);
+/* 0 when n bytes at addr are writable (written back unchanged). */
+int rt_swrite_probe(void *addr, size_t n);
 /* Slot index of a co_extra block; -1 if unreadable or absent. */
 int rt_sread_extra_slot(const void *extra, long index, uint64_t *value);
 

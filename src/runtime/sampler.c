@@ -35,6 +35,8 @@ typedef struct code_slot {
     const void *code;
     const void *extra;
     int first_line;
+    int unnameable;                /* read-only code: its frames are left
+                                      out, never waited for */
     uint32_t id;
     uint32_t mask;                 /* sampling toolkits that accept it */
     unsigned gen;
@@ -192,6 +194,9 @@ static int resolve(const void *const *codes, size_t n, int *first_line,
             continue; /* not a code object (any more): left out */
         first_line[i] = hdr[i].first_line;
         code_slot *c = code_slot_for(codes[i]);
+        if (c->code == codes[i] && c->unnameable &&
+            c->first_line == hdr[i].first_line)
+            continue; /* left out */
         if (c->code != codes[i] || c->extra != hdr[i].extra ||
             c->first_line != hdr[i].first_line || !c->id) {
             uint64_t v;
@@ -322,11 +327,20 @@ static void register_codes(void)
         pending *p = pend[i];
         for (size_t j = 0; j < p->n; j++) {
             uint32_t mask;
-            if (p->first_line[j] >= 0 &&
-                rt_sread_live_code(p->codes[j], p->first_line[j],
-                                   p->globals[j]))
-                rt_code_lookup((PyCodeObject *)p->codes[j],
-                               (PyObject *)p->globals[j], &mask);
+            if (p->first_line[j] < 0 ||
+                !rt_sread_live_code(p->codes[j], p->first_line[j],
+                                    p->globals[j]))
+                continue;
+            PyCodeObject *co = (PyCodeObject *)p->codes[j];
+            if (rt_swrite_probe(&co->co_extra, sizeof co->co_extra) < 0) {
+                code_slot *c = code_slot_for(co);
+                memset(c, 0, sizeof *c);
+                c->code = co;
+                c->first_line = p->first_line[j];
+                c->unnameable = 1;
+                continue;
+            }
+            rt_code_lookup(co, (PyObject *)p->globals[j], &mask);
         }
     }
     PyErr_Clear();

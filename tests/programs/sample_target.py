@@ -25,6 +25,24 @@ def hold_lock(n):
         sorted(data)
 
 
+class Point:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+
+def make_points(sec):
+    # instances made in a hot loop: 3.13 runs __init__ below a shim frame
+    # whose code object lives in read-only memory
+    t = time.time()
+    n = 0
+    while time.time() - t < sec:
+        for i in range(1000):
+            Point(i, i)
+        n += 1000
+    return n
+
+
 def tasks():
     return len(os.listdir("/proc/self/task"))
 
@@ -37,6 +55,8 @@ if mode == "threads":
         t.start()
     for t in ts:
         t.join()
+elif mode == "inits":
+    make_points(1.0)
 elif mode == "holdlock":
     spin_for(0.3)  # warm-up: every code on the stack gets known
     hold_lock(2000000)
