@@ -131,23 +131,29 @@ def functions():
 
 def memory():
     src = 'FROM "loong_mem" WHERE $timeFilter AND ' + F
+    by = ' GROUP BY time($__interval), "program", "pid" fill(none)'
+    alias = "$tag_program $tag_pid"
     return dashboard("loong-memory", "loong: memory",
                      "Memory and garbage collection (mem toolkit).", [
         panel("Resident memory (RSS)",
-              [target('SELECT max("rss_bytes") ' + src +
-                      ' GROUP BY time($__interval), "program", "pid" '
-                      'fill(none)', alias="$tag_program $tag_pid")],
+              [target('SELECT max("rss_bytes") ' + src + by, alias=alias)],
               unit="bytes"),
-        panel("Python heap",
-              [target('SELECT max("heap_bytes") ' + src +
-                      ' GROUP BY time($__interval), "program", "pid" '
-                      'fill(none)', alias="$tag_program $tag_pid")],
-              unit="bytes"),
+        panel("Python heap: allocated blocks",
+              [target('SELECT max("allocated_blocks") ' + src + by,
+                      alias=alias)], unit="short",
+              desc="sys.getallocatedblocks(): memory blocks the Python "
+                   "allocator holds."),
         panel("Garbage collections per second",
-              [target('SELECT sum("gc_collections") ' + PER_S + ' ' + src +
-                      ' GROUP BY time($__interval), "program", "pid" '
-                      'fill(none)', alias="$tag_program $tag_pid")],
-              unit="ops", w=24),
+              [target('SELECT non_negative_derivative(max('
+                      '"gc_collections_0"), 1s) AS "gen0", '
+                      'non_negative_derivative(max("gc_collections_1"), 1s)'
+                      ' AS "gen1", non_negative_derivative(max('
+                      '"gc_collections_2"), 1s) AS "gen2" ' + src + by,
+                      alias=alias + " $col")], unit="ops"),
+        panel("Time in garbage collection",
+              [target('SELECT sum("gc_pause_us") / 1000 / $__interval_ms '
+                      + src + by, alias=alias)], unit="percentunit",
+              desc="Seconds of gc pauses per second."),
     ])
 
 
