@@ -21,6 +21,7 @@
 #endif
 
 #include <errno.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -41,9 +42,47 @@ int rt_sread(const void *addr, void *dst, size_t n)
                                                                        : -1;
 }
 
+/* Read-only mappings, read once: a code object there (3.13's
+ * _Py_InitCleanup shim) is the interpreter's own, and its frames are left
+ * out of samples, as the interpreter's frame API leaves them out. */
+#define MAX_RO 256
+static struct {
+    uintptr_t lo, hi;
+} ro[MAX_RO];
+static int nro;
+
+static void ro_load(void)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    char line[512];
+    nro = 0;
+    while (f && nro < MAX_RO && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 &&
+            perms[1] != 'w') {
+            ro[nro].lo = lo;
+            ro[nro].hi = hi;
+            nro++;
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
+static int read_only(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    for (int i = 0; i < nro; i++)
+        if (a >= ro[i].lo && a < ro[i].hi)
+            return 1;
+    return 0;
+}
+
 int rt_sread_init(void)
 {
     self_pid = getpid();
+    ro_load();
     long probe = 42, copy = 0;
     return rt_sread(&probe, &copy, sizeof copy) == 0 && copy == 42 ? 0 : -1;
 }
@@ -209,6 +248,8 @@ void rt_sread_codes(const void *const *codes, size_t n, rt_raw_code *out)
     }
     for (size_t i = 0; i < n; i++) {
         out[i].valid = 0;
+        if (read_only(codes[i]))
+            continue;
         if (!batch_ok && rt_sread(r[i].iov_base, hdr[i], HDR_LEN) < 0)
             continue;
         const char *h = hdr[i] - HDR_BEGIN; /* as if at the object */

@@ -6,7 +6,7 @@
  * A code object's identity is read from its co_extra slot, where the event
  * path or an earlier registration put it. A code object never seen before
  * has none: the sample waits (see "pending" below) while the sampler takes
- * the interpreter lock, at most every 10 ms and less often while that
+ * the interpreter lock, at most every 20 ms and less often while that
  * names nothing new, to register every code on every stack (the same walk
  * as api->threads_stacks). After warm-up the lock is not taken at all.
  *
@@ -246,8 +246,8 @@ typedef struct pending {
 
 #define PENDING_MAX 4096
 #define PENDING_MAX_NS 2000000000ull
-#define GAP_MIN_NS 10000000ull
-#define GAP_MAX_NS 500000000ull
+#define GAP_MIN_NS 20000000ull   /* at most 50 passes a second */
+#define GAP_MAX_NS 200000000ull
 
 static pending *pend[PENDING_MAX];
 static size_t npend;
@@ -309,10 +309,14 @@ static void dispatch(int k, loong_sample_event *ev, const uint32_t *ids,
     tk->cb.sample(tk->state, ev);
 }
 
-/* Give the waiting samples' codes an identity: takes the interpreter lock,
- * rarely. A code is registered from the sample's copy of its address only
- * if, read again under the lock, it still looks live (rt_sread_live_code):
- * the interpreter's API never sees a freed object. */
+/* Give the waiting samples' codes an identity: takes the interpreter lock
+ * and registers every code on every thread's stack now, through the
+ * interpreter's own frame API (the walk of api->threads_stacks). Only
+ * objects on a live stack are handed to the interpreter's API: a code
+ * object seen in an earlier copy may have been freed since, and nothing
+ * read from outside can prove it is not. Hot code is on a stack often and
+ * is named within a few passes; a sample still unnamed after
+ * PENDING_MAX_NS goes out without those frames (counted). */
 static void register_codes(void)
 {
     S.last_register = rt_now_ns();
@@ -320,32 +324,9 @@ static void register_codes(void)
         atomic_load(&rt_suspended))
         return;
     atomic_fetch_add(&S.locked, 1);
-    PyGILState_STATE g = PyGILState_Ensure();
-    rt_exc_state saved;
-    rt_exc_save(&saved);
-    for (size_t i = 0; i < npend; i++) {
-        pending *p = pend[i];
-        for (size_t j = 0; j < p->n; j++) {
-            uint32_t mask;
-            if (p->first_line[j] < 0 ||
-                !rt_sread_live_code(p->codes[j], p->first_line[j],
-                                    p->globals[j]))
-                continue;
-            PyCodeObject *co = (PyCodeObject *)p->codes[j];
-            if (rt_swrite_probe(&co->co_extra, sizeof co->co_extra) < 0) {
-                code_slot *c = code_slot_for(co);
-                memset(c, 0, sizeof *c);
-                c->code = co;
-                c->first_line = p->first_line[j];
-                c->unnameable = 1;
-                continue;
-            }
-            rt_code_lookup(co, (PyObject *)p->globals[j], &mask);
-        }
-    }
-    PyErr_Clear();
-    rt_exc_restore(&saved);
-    PyGILState_Release(g);
+    loong_stacks *st = NULL;
+    if (rt_threads_stacks(RT_MAX_FRAMES, &st) == 0)
+        free(st);
 }
 
 /* After a registration pass, or to age samples out: under tk_lock. */
@@ -373,10 +354,13 @@ static void pend_drain(unsigned gen, uint32_t sample_tks, int force)
         pend_free(p);
     }
     npend = kept;
-    /* passes that name nothing back off; a pass that names some speeds up */
+    /* passes that name nothing back off, gently (a function on the stack
+     * a tenth of the time needs a few tens of passes); one that names
+     * some speeds up again */
     register_gap = named ? GAP_MIN_NS
-                         : (register_gap * 2 > GAP_MAX_NS ? GAP_MAX_NS
-                                                          : register_gap * 2);
+                         : (register_gap * 5 / 4 > GAP_MAX_NS
+                                ? GAP_MAX_NS
+                                : register_gap * 5 / 4);
 }
 
 static uint32_t sampling_toolkits(void)
