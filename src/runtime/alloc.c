@@ -16,7 +16,7 @@
  *
  * Costs of an unsampled allocation: two relaxed counter additions, one
  * thread-local subtraction. Of a free: a load of the set's size, and when
- * the set is not empty, one byte of a counting filter.
+ * the set is not empty, one bit of a 16 KiB filter.
  *
  * Threads: raw-domain calls may come without the interpreter lock. The
  * stack is read only with the lock (0 frames otherwise). A per-thread flag
@@ -36,7 +36,7 @@
 
 #define DEFAULT_MEAN (512u * 1024u)
 #define MAX_FRAMES 128
-#define FILTER_BITS 18
+#define FILTER_BITS 17 /* a 16 KiB bitmap: stays in cache */
 #define SET_MAX (1u << 22)
 
 /* ---- per thread --------------------------------------------------------- */
@@ -79,7 +79,10 @@ static atomic_int inflight;
 /* ---- the set of sampled blocks ------------------------------------------ */
 
 static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic uint16_t *filter; /* per hash bucket: sampled blocks in it */
+/* per hash bucket, whether a sampled block may be in it (read by every
+ * free, lock-free), and how many are (under set_lock) */
+static _Atomic uint64_t *filter;
+static uint16_t *fcount;
 static uintptr_t *tab;           /* 0 empty, 1 removed, else an address */
 static size_t tcap, tused, ttomb;
 static atomic_size_t set_n;
@@ -134,10 +137,10 @@ static int set_insert(uintptr_t a)
                 ttomb--;
             tab[j] = a;
             tused++;
-            _Atomic uint16_t *c = &filter[fslot(a)];
-            uint16_t v = atomic_load_explicit(c, memory_order_relaxed);
-            if (v != 0xffff) /* saturated: stays so */
-                atomic_store_explicit(c, v + 1, memory_order_relaxed);
+            size_t f = fslot(a);
+            if (fcount[f] != 0xffff && fcount[f]++ == 0) /* 0xffff sticks */
+                atomic_fetch_or_explicit(&filter[f / 64], 1ull << (f % 64),
+                                         memory_order_relaxed);
             atomic_store(&set_n, tused);
         }
         ok = 1;
@@ -147,12 +150,19 @@ out:
     return ok;
 }
 
+/* Whether a sampled block may be at a: one bit, lock-free. */
+static inline int set_maybe(uintptr_t a)
+{
+    size_t f = fslot(a);
+    return filter && (atomic_load_explicit(&filter[f / 64],
+                                           memory_order_relaxed) &
+                      (1ull << (f % 64)));
+}
+
 /* Whether a was sampled; removed if so. */
 static int set_remove(uintptr_t a)
 {
-    if (!filter || !atomic_load_explicit(&filter[fslot(a)],
-                                         memory_order_relaxed))
-        return 0;
+    size_t f = fslot(a);
     int found = 0;
     pthread_mutex_lock(&set_lock);
     if (tcap) {
@@ -163,10 +173,10 @@ static int set_remove(uintptr_t a)
                 tused--;
                 ttomb++;
                 found = 1;
-                _Atomic uint16_t *c = &filter[fslot(a)];
-                uint16_t v = atomic_load_explicit(c, memory_order_relaxed);
-                if (v != 0xffff)
-                    atomic_store_explicit(c, v - 1, memory_order_relaxed);
+                if (fcount[f] != 0xffff && --fcount[f] == 0)
+                    atomic_fetch_and_explicit(&filter[f / 64],
+                                              ~(1ull << (f % 64)),
+                                              memory_order_relaxed);
                 atomic_store(&set_n, tused);
                 break;
             }
@@ -183,9 +193,11 @@ static void set_clear(void)
     tab = NULL;
     tcap = tused = ttomb = 0;
     atomic_store(&set_n, 0);
-    if (filter)
-        for (size_t i = 0; i < (1u << FILTER_BITS); i++)
+    if (filter) {
+        for (size_t i = 0; i < (1u << FILTER_BITS) / 64; i++)
             atomic_store_explicit(&filter[i], 0, memory_order_relaxed);
+        memset(fcount, 0, (1u << FILTER_BITS) * sizeof *fcount);
+    }
     pthread_mutex_unlock(&set_lock);
 }
 
@@ -298,9 +310,18 @@ static void sample(int domain, void *p, size_t n)
 
 static inline void note_alloc(int domain, void *p, size_t n)
 {
-    atomic_fetch_add_explicit(&n_allocs[domain], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&n_bytes[domain], (int64_t)n,
-                              memory_order_relaxed);
+    /* a load and a store, not a locked add: the mem and object domains
+     * are serialised by the interpreter lock; raw-domain calls without it
+     * may lose a count now and then */
+    atomic_store_explicit(&n_allocs[domain],
+                          atomic_load_explicit(&n_allocs[domain],
+                                               memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&n_bytes[domain],
+                          atomic_load_explicit(&n_bytes[domain],
+                                               memory_order_relaxed) +
+                              (int64_t)n,
+                          memory_order_relaxed);
     if (!atomic_load_explicit(&sampling, memory_order_relaxed))
         return;
     tl.left -= (int64_t)n;
@@ -315,7 +336,8 @@ static inline void note_alloc(int domain, void *p, size_t n)
 
 static inline int sampled_free(int domain, void *p)
 {
-    if (!p || !atomic_load_explicit(&set_n, memory_order_relaxed))
+    if (!p || !atomic_load_explicit(&set_n, memory_order_relaxed) ||
+        !set_maybe((uintptr_t)p))
         return 0;
     if (!set_remove((uintptr_t)p))
         return 0;
@@ -441,9 +463,16 @@ int rt_alloc_update(uint32_t caps)
             pthread_atfork(fork_prepare, fork_release, fork_release);
         }
         if (!filter) {
-            filter = calloc(1u << FILTER_BITS, sizeof *filter);
-            if (!filter)
+            fcount = calloc(1u << FILTER_BITS, sizeof *fcount);
+            _Atomic uint64_t *fb = calloc((1u << FILTER_BITS) / 64,
+                                          sizeof *fb);
+            if (!fcount || !fb) {
+                free(fcount);
+                free(fb);
+                fcount = NULL;
                 return LOONG_ENOMEM;
+            }
+            filter = fb;
         }
         atomic_store(&mean_bytes, mean);
         if (!atomic_load(&sampling))
