@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/agent.h"
 #include "common/sink.h"
 #include "common/spec.h"
 #include "common/tkfind.h"
@@ -168,7 +169,12 @@ static int start_fields(const char *cmd, const start_opts *o, char **f,
     const char *sink = o->sink ? o->sink : getenv("LOONG_SINK");
     char sinkbuf[PATH_MAX + 64];
     sinkbuf[0] = '\0';
-    if (sink && *sink) {
+    char agent[PATH_MAX];
+    if ((!sink || !*sink) && agent_socket_path(0, agent, sizeof agent) == 0 &&
+        agent_running(agent)) {
+        /* as `loong run`: a running loongd gets the points */
+        snprintf(sinkbuf, sizeof sinkbuf, "unix:%s", agent);
+    } else if (sink && *sink) {
         static lsink_spec spec;
         if (lsink_parse(sink, &spec, err, sizeof err) != 0) {
             cli_error("%s: bad --sink '%s': %s", cmd, sink, err);

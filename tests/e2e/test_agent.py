@@ -210,3 +210,35 @@ def test_loong_run_sink_agent_and_found_automatically(tmp_path):
     assert r.returncode == 0 and r.stdout == plain.stdout
     assert b"loong: warning: no agent is running at" in r.stderr
     assert meta(only_proc_dir(tmp_path / "o4"))["dropped_sink"] > 0
+
+
+def test_attach_finds_the_agent(tmp_path):
+    """loong load into a process started without loong: with loongd
+    running, its points go to the agent, as with loong run."""
+    import test_attach as ta
+    py = newest_python()
+    out = tmp_path / "agent.lp"
+    d = Loongd(tmp_path / "agent", "--file", out, "--flush-interval",
+               "20ms", "--stats-interval", "0").start()
+    p = ta.start(py, "cpu", 3)
+    try:
+        r = ta.loong("load", "-o", tmp_path / "o", "--interval", "200ms",
+                     p.pid, "function",
+                     env_extra={"LOONG_AGENT_SOCKET": d.sock})
+        assert r.returncode == 0, r.stderr
+        assert ta.wait_for(lambda: out.exists() and any(
+            x[0] == "loong_runtime" and x[1]["pid"] == str(p.pid)
+            for x in read_points(out)), timeout=10)
+        r = ta.loong("detach", p.pid)
+        assert r.returncode == 0, r.stderr
+        m = meta(ta.proc_dir(tmp_path / "o", p.pid))
+        assert m["sink"] == "unix:" + d.sock
+        assert not (ta.proc_dir(tmp_path / "o", p.pid) /
+                    "metrics.lp").exists()
+        stdout, stderr = ta.finish(p)
+        assert p.returncode == 3 and stderr == b""
+    finally:
+        ta.kill([p])
+        d.stop()
+    assert any(x[0] == "loong_function" and x[1]["pid"] == str(p.pid)
+               for x in read_points(out))
