@@ -7,6 +7,9 @@
  * - invalid UTF-8 is replaced one byte at a time: each byte that does not
  *   start a valid sequence (RFC 3629: no overlong forms, no surrogates,
  *   nothing past U+10FFFF) becomes one U+FFFD;
+ * - a measurement, key or tag value ending in a backslash has that one
+ *   written as U+FF3C (FULLWIDTH REVERSE SOLIDUS): InfluxDB 1.x would read
+ *   "\\" followed by a separator as an escaped separator;
  * - a measurement starting with '#' has it escaped ("\#"), because InfluxDB
  *   reads a line starting with '#' as a comment and drops it;
  * - a tag or field named "time", a tag key that repeats (the runtime's
@@ -29,6 +32,7 @@
 #define LP_TS_MAX 21 /* ' ' and an int64 */
 
 static const char REPLACEMENT[] = "\xEF\xBF\xBD"; /* U+FFFD */
+static const char FULLWIDTH_BACKSLASH[] = "\xEF\xBC\xBC"; /* U+FF3C */
 
 enum { TEXT_MEASUREMENT, TEXT_KEY, TEXT_STRING };
 
@@ -72,7 +76,8 @@ static int must_escape(unsigned char c, int kind, size_t pos)
 static void put_text(lpw *w, const char *s, size_t limit, int kind)
 {
     const unsigned char *u = (const unsigned char *)s;
-    size_t used = 0;
+    size_t used = 0, last = w->len;
+    int last_backslash = 0;
 
     while (*u) {
         size_t in = utf8_len(u);
@@ -89,11 +94,19 @@ static void put_text(lpw *w, const char *s, size_t limit, int kind)
         }
         if (outn > limit - used)
             break;
+        last = w->len;
+        last_backslash = outn == 1 && *out == '\\';
         if (outn == 1 && must_escape((unsigned char)*out, kind, used))
             w_putc(w, '\\');
         w_put(w, out, outn);
         used += outn;
         u += in;
+    }
+    /* InfluxDB 1.x reads the separator after an escaped backslash as
+     * escaped too: a name cannot end in one, so a last one becomes U+FF3C */
+    if (last_backslash && kind != TEXT_STRING && !w->over) {
+        w->len = last;
+        w_put(w, FULLWIDTH_BACKSLASH, 3);
     }
 }
 

@@ -7,6 +7,8 @@
  * - bytes that are not valid UTF-8 become U+FFFD;
  * - measurement: ',' ' ' and '\' are escaped with a backslash;
  * - tag keys, tag values, field keys: ',' '=' ' ' and '\' are escaped;
+ * - a measurement, key or tag value that would end in a backslash ends in
+ *   U+FF3C instead (InfluxDB 1.x cannot read an escaped one there);
  * - string field values: '"' and '\' are escaped;
  * - names and tag values are cut at LP_MAX_NAME bytes, string fields at
  *   LP_MAX_STRING bytes, on a UTF-8 boundary;

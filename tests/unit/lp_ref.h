@@ -124,12 +124,13 @@ static inline size_t ref_utf8(uint32_t cp, char *out)
 
 /* What lp.h promises for text s: control characters become ' ', each
  * byte that does not start a valid character becomes U+FFFD, and the
- * result is cut to at most limit bytes between characters. Heap string;
- * NULL gives "". */
-static inline char *ref_sanitize(const char *s, size_t limit)
+ * result is cut to at most limit bytes between characters; a name (not a
+ * string field) ending in '\\' has it replaced by U+FF3C after the cut.
+ * Heap string; NULL gives "". */
+static inline char *ref_sanitize_as(const char *s, size_t limit, int name)
 {
     size_t n = s ? strlen(s) : 0, len = 0;
-    char *out = malloc(limit + 1);
+    char *out = malloc(limit + 3);
     const unsigned char *u = (const unsigned char *)s;
 
     if (out == NULL)
@@ -151,8 +152,17 @@ static inline char *ref_sanitize(const char *s, size_t limit)
         len += k;
         i += used;
     }
+    if (name && len > 0 && out[len - 1] == '\\') {
+        memcpy(out + len - 1, "\xEF\xBC\xBC", 3);
+        len += 2;
+    }
     out[len] = '\0';
     return out;
+}
+
+static inline char *ref_sanitize(const char *s, size_t limit)
+{
+    return ref_sanitize_as(s, limit, 1);
 }
 
 /* ---- the parser ------------------------------------------------------- */
@@ -207,6 +217,11 @@ static inline int ref_ident(ref_scan *sc, const char *stops,
             break;
         if (c == '\\') {
             char e = sc->pos + 1 < sc->len ? sc->p[sc->pos + 1] : '\0';
+            char after = sc->pos + 2 < sc->len ? sc->p[sc->pos + 2] : '\0';
+            /* InfluxDB 1.x reads a stop after an escaped backslash as escaped */
+            if (e == '\\' && (after == '\n' || ref_in(after, stops)))
+                return ref_fail(sc, "%s ends with an escaped backslash",
+                                what);
             int hash = is_measurement && n == 0 && e == '#';
             if (e == '\n' || e == '\0')
                 return ref_fail(sc, "%s ends with a lone backslash", what);
@@ -500,11 +515,11 @@ static inline int ref_why(char *why, size_t whylen, const char *fmt, ...)
     return -1;
 }
 
-/* got equals ref_sanitize(src, limit)? */
+/* got equals ref_sanitize_as(src, limit, name)? */
 static inline int ref_same_text(const ref_str *got, const char *src,
-                                size_t limit)
+                                size_t limit, int name)
 {
-    char *want = ref_sanitize(src, limit);
+    char *want = ref_sanitize_as(src, limit, name);
     int ok = got->n == strlen(want) && memcmp(got->p, want, got->n) == 0;
 
     free(want);
@@ -516,7 +531,7 @@ static inline int ref_check_field(const loong_field *f, const ref_field *g,
 {
     int64_t want_i;
 
-    if (!ref_same_text(&g->key, f->key, LP_MAX_NAME))
+    if (!ref_same_text(&g->key, f->key, LP_MAX_NAME, 1))
         return ref_why(why, whylen, "field %zu: key differs", k);
     switch (f->type) {
     case LOONG_FIELD_FLOAT:
@@ -538,7 +553,7 @@ static inline int ref_check_field(const loong_field *f, const ref_field *g,
         return 0;
     default:
         if (g->type != REF_STRING ||
-            !ref_same_text(&g->s, f->v.s, LP_MAX_STRING))
+            !ref_same_text(&g->s, f->v.s, LP_MAX_STRING, 0))
             return ref_why(why, whylen, "field %zu: string differs", k);
         return 0;
     }
@@ -584,8 +599,10 @@ static inline int ref_check_tags(const loong_tag *tags, size_t n,
             continue;
         if (*k >= L->ntags)
             return ref_why(why, whylen, "too few tags (%zu)", L->ntags);
-        if (!ref_same_text(&L->tag_keys[*k], tags[i].key, LP_MAX_NAME) ||
-            !ref_same_text(&L->tag_vals[*k], tags[i].value, LP_MAX_NAME))
+        if (!ref_same_text(&L->tag_keys[*k], tags[i].key, LP_MAX_NAME,
+                           1) ||
+            !ref_same_text(&L->tag_vals[*k], tags[i].value, LP_MAX_NAME,
+                           1))
             return ref_why(why, whylen, "tag %zu differs", *k);
         (*k)++;
     }
@@ -599,7 +616,7 @@ static inline int ref_check_line(const loong_point *pt,
 {
     size_t k = 0;
 
-    if (!ref_same_text(&L->meas, pt->measurement, LP_MAX_NAME))
+    if (!ref_same_text(&L->meas, pt->measurement, LP_MAX_NAME, 1))
         return ref_why(why, whylen, "measurement differs");
     if (ref_check_tags(pt->tags, pt->ntags, extra, nextra, L, &k, why,
                        whylen) < 0 ||

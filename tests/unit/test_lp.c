@@ -105,6 +105,8 @@ static void test_basic(void)
     expect_line("cpu", NULL, 0, f, 1, -5, "cpu v=1.5 -5\n");
 }
 
+#define FW "\xEF\xBC\xBC" /* U+FF3C, for a name's last backslash */
+
 static void test_escapes(void)
 {
     loong_tag tags[] = {{"k,= \\", "v,= \\"}, {"a", "b\\"}, {"c", "d"}};
@@ -113,11 +115,16 @@ static void test_escapes(void)
 
     expect_line("m, =\\#", tags, 3, f, 2, 0,
                 "m\\,\\ =\\\\#,"
-                "k\\,\\=\\ \\\\=v\\,\\=\\ \\\\,a=b\\\\,c=d "
+                "k\\,\\=\\ " FW "=v\\,\\=\\ " FW ",a=b" FW ",c=d "
                 "f\\,\\=\\ \\\\\"=\"say \\\"hi\\\", =\\\\\","
                 "t=\"ends\\\\\"\n");
-    /* a trailing backslash must not escape the separator after it */
-    expect_line("m\\", NULL, 0, f + 1, 1, 0, "m\\\\ t=\"ends\\\\\"\n");
+    /* a trailing backslash must not escape the separator after it: InfluxDB
+     * 1.x reads one after "\\\\" as escaped, so it becomes U+FF3C; one
+     * inside a name stays an escaped backslash */
+    expect_line("m\\", NULL, 0, f + 1, 1, 0, "m" FW " t=\"ends\\\\\"\n");
+    expect_line("a\\\\", NULL, 0, f + 1, 1, 0,
+                "a\\\\" FW " t=\"ends\\\\\"\n");
+    expect_line("a\\b", NULL, 0, f + 1, 1, 0, "a\\\\b t=\"ends\\\\\"\n");
     /* a leading '#' would make a comment line */
     expect_line("#m", NULL, 0, f + 1, 1, 0, "\\#m t=\"ends\\\\\"\n");
     expect_line("m#", NULL, 0, f + 1, 1, 0, "m# t=\"ends\\\\\"\n");
