@@ -5,7 +5,9 @@ start-up nor exit counts.
     throughput.py KERNEL SECONDS
 
 KERNEL: recursion, methods, deep (recursion under a 60-frame stack),
-threads (four threads of recursion), asyncio (tasks awaiting each other).
+threads (four threads of recursion), asyncio (tasks awaiting each other),
+allocs (small objects, dicts, strings, bytes and tuples made and dropped:
+about one allocation every 100 ns).
 Prints "ops_per_s N" on its last line."""
 import asyncio
 import sys
@@ -90,12 +92,29 @@ def asyncio_rate(seconds):
     return asyncio.run(main())
 
 
+class Pair:
+    __slots__ = ("x", "y")
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+
+def allocs_unit(n=2000):
+    pts = [Pair(i, i + 1) for i in range(n)]
+    d = {i: str(i) for i in range(n)}
+    s = [("k%d" % i) * (1 + i % 8) for i in range(n)]
+    b = [bytes(64 + (i % 32) * 64) for i in range(n // 4)]
+    t = [(i, i) for i in range(n)]
+    return len(pts) + len(d) + len(s) + len(b) + len(t)
+
+
 KERNELS = {
     "recursion": lambda s: timed(lambda: fib(15), s),
     "methods": lambda s: timed(methods_unit, s),
     "deep": lambda s: timed(lambda: down(60, lambda: fib(12)), s),
     "threads": threaded,
     "asyncio": asyncio_rate,
+    "allocs": lambda s: timed(allocs_unit, s),
 }
 
 if __name__ == "__main__":

@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
-"""Sample mode's cost to the program, resolved finely: the program's own
+"""A toolkit's cost to the program, resolved finely: the program's own
 throughput (bench/workloads/throughput.py: work done per second after a
-warm-up, so start-up and exit do not count) without loong, under
-`loong run` with no toolkit, and with `-t function:mode=sample` at 100 and
-1000 Hz. Runs are interleaved (the order rotates each repetition) and
-compared in pairs, so slow drifts of the machine cancel.
+warm-up, so start-up and exit do not count) without loong and under each
+column's loong command. Runs are interleaved (the order rotates each
+repetition) and compared in pairs, so slow drifts of the machine cancel.
 
-    python3 bench/sample_overhead.py [--python python3.12]... [-n 7]
+    python3 bench/steady_cost.py sample [--python python3.12]... [-n 7]
         [--seconds 4] [--kernels recursion,deep,threads] [--markdown F]
+    python3 bench/steady_cost.py alloc ...
+
+Sets of columns: `sample` (loong run with no toolkit, -t function in
+sample mode at 100 and 1000 Hz) on the call kernels; `alloc` (-t mem,
+-t mem:alloc=yes at the default 512 KiB mean, and tracemalloc with one
+frame, `python -X tracemalloc=1`) on the allocation kernel.
 
 Slowdown = throughput without loong / throughput with it, the median over
 the pairs, with the lowest and highest pair in brackets. "cpu/s" is the
-whole process's CPU seconds per wall second (the sampler thread's own CPU
+whole process's CPU seconds per wall second (a sampler thread's own CPU
 included, spent on another core). Not a test: a measurement."""
 import argparse
 import os
@@ -26,12 +31,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOONG = os.path.join(ROOT, "build", "bin", "loong")
 WORK = os.path.join(ROOT, "bench", "workloads", "throughput.py")
 
-COLUMNS = [
-    ("none", None),
-    ("loong run, no toolkit", []),
-    ("sample 100 Hz", ["-t", "function:mode=sample,hz=100"]),
-    ("sample 1000 Hz", ["-t", "function:mode=sample,hz=1000"]),
-]
+SETS = {
+    "sample": ([("loong run, no toolkit", []),
+                ("sample 100 Hz", ["-t", "function:mode=sample,hz=100"]),
+                ("sample 1000 Hz", ["-t", "function:mode=sample,hz=1000"])],
+               "recursion,methods,deep,threads,asyncio"),
+    "alloc": ([("-t mem", ["-t", "mem"]),
+               ("-t mem:alloc=yes", ["-t", "mem:alloc=yes"]),
+               ("tracemalloc, 1 frame", "tracemalloc")],
+              "allocs"),
+}
+COLUMNS = []
 
 
 def pythons(wanted):
@@ -45,7 +55,9 @@ def pythons(wanted):
 
 def one(py, args, kernel, seconds, out):
     cmd = [py, WORK, kernel, str(seconds)]
-    if args is not None:
+    if args == "tracemalloc":
+        cmd = [py, "-X", "tracemalloc=1", WORK, kernel, str(seconds)]
+    elif args is not None:
         cmd = [LOONG, "run", "-o", out] + args + ["--"] + cmd
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
@@ -78,23 +90,28 @@ def cell(base, ops, cpu):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("set", choices=sorted(SETS))
     ap.add_argument("--python", action="append", default=[])
     ap.add_argument("-n", type=int, default=7, help="repetitions")
     ap.add_argument("--seconds", type=float, default=4.0)
-    ap.add_argument("--kernels", default="recursion,methods,deep,threads,"
-                    "asyncio")
+    ap.add_argument("--kernels", help="comma-separated (default: the "
+                    "set's own)")
     ap.add_argument("--markdown", help="append the tables to this file")
     a = ap.parse_args()
+    COLUMNS[:] = [("none", None)] + SETS[a.set][0]
+    kernels = (a.kernels or SETS[a.set][1]).split(",")
     out = tempfile.mkdtemp(prefix="loong-sample-bench-")
-    lines = ["### Sample mode's cost: %s" % time.strftime(
-        "%Y-%m-%d %H:%M UTC", time.gmtime()), ""]
+    lines = ["### Steady-state cost, set %s: %s" % (a.set, time.strftime(
+        "%Y-%m-%d %H:%M UTC", time.gmtime())), "",
+             "Command: `python3 bench/steady_cost.py %s`" % " ".join(
+                 sys.argv[1:]), ""]
     for version, py in pythons(a.python):
         lines += ["#### Python %s, %d pairs of %g s runs" % (
             version, a.n, a.seconds), "",
             "| kernel | none: ops/s, cpu/s | " +
             " | ".join(c for c, _ in COLUMNS[1:]) + " |",
             "|---|---:|" + "---:|" * (len(COLUMNS) - 1)]
-        for k in a.kernels.split(","):
+        for k in kernels:
             ops, cpu = measure(py, k, a.n, a.seconds, out)
             base = ops["none"]
             row = ["%.0f, %.2f" % (statistics.median(base),
