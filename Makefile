@@ -153,6 +153,7 @@ $(B)/include/%: include/%
 # objects a unit test links besides the common ones
 TEST_OBJS_test_report = $(B)/obj/cli/report_data.o $(B)/obj/cli/report_json.o \
                         $(B)/obj/cli/report_page.o $(REPORT_ASSETS_OBJ)
+TEST_OBJS_test_report_mem = $(B)/obj/cli/report_mem.o $(B)/obj/cli/report_json.o
 
 $(B)/tests/%: tests/unit/%.c $(COMMON_OBJS) $$(TEST_OBJS_$$*) $(HEADERS) \
               $(wildcard tests/unit/*.h src/cli/report.h)

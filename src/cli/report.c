@@ -3,9 +3,12 @@
  *
  * The page is the template of report/ (embedded at build time) with the
  * folder's data as JSON: meta.json, then one entry per section whose file
- * exists. A section is one line of `sections` below (its id, its file and
- * the loader that turns the file into JSON, in report_data.c) and one
- * renderer in report/report.js under the same id. */
+ * exists (and, for metrics.lp, holds loong_mem points). A section is one
+ * line of `sections` below (its id, its file and the loader that turns the
+ * file into JSON, in report_data.c, or report_mem.c for metrics.lp, which
+ * is read line by line) and one renderer in report/report.js under the
+ * same id (mem.alloc.collapsed and mem.live.collapsed are drawn inside the
+ * flame graph and memory sections). */
 #include "cli/cli.h"
 #include "cli/report.h"
 
@@ -25,14 +28,19 @@
 typedef struct section {
     const char *id;   /* its key in the page's data, and its renderer */
     const char *file; /* in the process folder; absent: no section */
-    report_loader load;
+    report_loader load; /* the whole file's text to JSON, or ... */
+    int stream;         /* ... 1: metrics.lp, read line by line */
+    const char *what;   /* in "nothing to report": what was looked for */
 } section;
 
 static const section sections[] = {
-    {"flame", "function.collapsed", rd_collapsed},
-    {"functions", "function.tsv", rd_tsv},
-    {"slow", "function.slow.jsonl", rd_jsonl},
-    {"exceptions", "exceptions.jsonl", rd_jsonl},
+    {"flame", "function.collapsed", rd_collapsed, 0, NULL},
+    {"functions", "function.tsv", rd_tsv, 0, NULL},
+    {"slow", "function.slow.jsonl", rd_jsonl, 0, NULL},
+    {"exceptions", "exceptions.jsonl", rd_jsonl, 0, NULL},
+    {"mem_alloc", "mem.alloc.collapsed", rd_collapsed, 0, NULL},
+    {"mem_live", "mem.live.collapsed", rd_collapsed, 0, NULL},
+    {"memory", "metrics.lp", NULL, 1, "loong_mem points in metrics.lp"},
 };
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
@@ -40,28 +48,40 @@ static const section sections[] = {
 
 #define NOT_REGULAR (-1) /* read_all: not a regular file */
 
-/* The whole of path into a heap buffer (NUL-terminated). 0, an errno, or
- * NOT_REGULAR (a FIFO or a device is not waited on nor read). */
-static int read_all(const char *path, char **text, size_t *len)
+/* path opened for reading, checked to be a regular file. 0 (*fd, *st),
+ * an errno, or NOT_REGULAR (a FIFO or a device is not waited on). */
+static int open_regular(const char *path, int *fdp, struct stat *st)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    struct stat st;
-    size_t cap, n = 0;
-    char *buf;
 
     if (fd < 0)
         return errno;
     int err = 0;
-    if (fstat(fd, &st) != 0)
+    if (fstat(fd, st) != 0)
         err = errno;
-    else if (S_ISDIR(st.st_mode))
+    else if (S_ISDIR(st->st_mode))
         err = EISDIR;
-    else if (!S_ISREG(st.st_mode))
+    else if (!S_ISREG(st->st_mode))
         err = NOT_REGULAR;
     if (err) {
         close(fd);
         return err;
     }
+    *fdp = fd;
+    return 0;
+}
+
+/* The whole of path into a heap buffer (NUL-terminated). 0, an errno, or
+ * NOT_REGULAR. */
+static int read_all(const char *path, char **text, size_t *len)
+{
+    struct stat st;
+    size_t cap, n = 0;
+    char *buf;
+    int fd, err = open_regular(path, &fd, &st);
+
+    if (err)
+        return err;
     /* room for the file, the NUL and one byte more, so the read that
      * finds the end needs no bigger buffer */
     cap = st.st_size > 0 ? (size_t)st.st_size + 2 : 4096;
@@ -258,21 +278,38 @@ static int write_atomic(const char *path, const char *data, size_t len)
 
 /* ---- the data -------------------------------------------------------- */
 
-/* Load file (in folder) with load, appending `"KEY":JSON`. 1 when the
- * file does not exist (nothing appended), 0, or -1 after the error. */
+/* The pid of meta.json, the value metrics.lp's pid tags should have
+ * ("" when meta.json has none that is an integer). */
+static char meta_pid[32];
+
+/* Load file (in folder) with its section's loader, appending `"KEY":JSON`.
+ * 1 when the file does not exist or holds nothing for the section
+ * (nothing appended), 0, or -1 after the error. */
 static int add_file(sb *data, const char *folder, const char *file,
-                    report_loader load, const char *key)
+                    const section *sec, const char *key)
 {
     char *path = join(folder, file), *text = NULL;
-    size_t len = 0;
+    size_t len = 0, before = data->len;
     report_error e = {0, ""};
-    int err;
+    FILE *f = NULL;
+    int err, rc;
 
     if (!path) {
         cli_error("report: out of memory");
         return -1;
     }
-    if ((err = read_all(path, &text, &len)) != 0) {
+    if (sec->stream) {
+        struct stat st;
+        int fd;
+        err = open_regular(path, &fd, &st);
+        if (!err && (f = fdopen(fd, "r")) == NULL) {
+            err = errno;
+            close(fd);
+        }
+    } else {
+        err = read_all(path, &text, &len);
+    }
+    if (err) {
         if (err == ENOENT) {
             free(path);
             return 1;
@@ -283,7 +320,16 @@ static int add_file(sb *data, const char *folder, const char *file,
         return -1;
     }
     sb_printf(data, "\"%s\":", key);
-    int rc = load(data, text, len, &e);
+    if (f) {
+        rc = rd_mem_timeline(data, f, meta_pid[0] ? meta_pid : NULL, &e);
+        fclose(f);
+    } else {
+        rc = sec->load(data, text, len, &e);
+    }
+    if (rc > 0 && data->p != NULL) { /* nothing for it: take the key back */
+        data->len = before;
+        data->p[before] = '\0';
+    }
     if (rc < 0 && e.line)
         cli_error("report: %s:%zu: %s", path, e.line, e.msg);
     else if (rc < 0)
@@ -291,6 +337,21 @@ static int add_file(sb *data, const char *folder, const char *file,
     free(text);
     free(path);
     return rc;
+}
+
+/* meta_pid from the meta.json just appended to data at data->p[from..]. */
+static void find_meta_pid(const sb *data, size_t from)
+{
+    const char *v;
+    size_t vn;
+
+    meta_pid[0] = '\0';
+    if (data->p == NULL || from > data->len ||
+        !rj_find_key(data->p + from, data->len - from, "pid", &v, &vn) ||
+        vn == 0 || vn >= sizeof meta_pid || strspn(v, "0123456789") < vn)
+        return;
+    memcpy(meta_pid, v, vn);
+    meta_pid[vn] = '\0';
 }
 
 /* {"report": {...}, "meta": META, "sections": {ID: DATA, ...}} */
@@ -310,7 +371,12 @@ static int build_data(sb *data, const char *folder, int *status)
               LOONG_VERSION_STRING, when);
     rj_str(data, abs, strlen(abs));
     sb_puts(data, "},\n");
-    int rc = add_file(data, folder, "meta.json", rd_json_object, "meta");
+    static const section meta = {"meta", "meta.json", rd_json_object, 0,
+                                  NULL};
+    size_t meta_at = data->len + strlen("\"meta\":");
+    int rc = add_file(data, folder, "meta.json", &meta, "meta");
+    if (rc == 0)
+        find_meta_pid(data, meta_at);
     if (rc > 0)
         cli_error("report: cannot read '%s/meta.json': %s", folder,
                   strerror(ENOENT));
@@ -321,11 +387,11 @@ static int build_data(sb *data, const char *folder, int *status)
         size_t before = data->len;
         if (n)
             sb_puts(data, ",\n");
-        rc = add_file(data, folder, sections[i].file, sections[i].load,
+        rc = add_file(data, folder, sections[i].file, &sections[i],
                       sections[i].id);
         if (rc < 0)
             return -1;
-        if (rc > 0) { /* absent: take the comma back */
+        if (rc > 0) { /* absent or empty: take the comma back */
             data->len = before;
             data->p[before] = '\0';
             continue;
@@ -338,7 +404,7 @@ static int build_data(sb *data, const char *folder, int *status)
         for (size_t i = 0; i < NSECTIONS; i++)
             snprintf(names + strlen(names), sizeof names - strlen(names),
                      "%s%s", i ? (i + 1 == NSECTIONS ? " or " : ", ") : "",
-                     sections[i].file);
+                     sections[i].what ? sections[i].what : sections[i].file);
         cli_error("report: nothing to report in '%s': no %s", folder, names);
         return -1;
     }

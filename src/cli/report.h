@@ -11,6 +11,7 @@
 #define LOONG_CLI_REPORT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "common/sb.h"
 
@@ -71,6 +72,35 @@ int rd_jsonl(sb *out, const char *text, size_t len, report_error *e);
 
 /* One JSON object (meta.json). */
 int rd_json_object(sb *out, const char *text, size_t len, report_error *e);
+
+/* ---- report_mem.c: the memory timeline from metrics.lp ----------------- */
+
+#define RM_MAX_POINTS 2000 /* rows drawn at most (even) */
+#define RM_MAX_FIELDS 64   /* distinct field names kept */
+#define RM_MAX_LINE 65536  /* longer lines are left out */
+
+/* The loong_mem points of metrics.lp, read from f line by line, as
+ *   {"pid": PID, "points": N, "every": K, "skipped": S, "other_pid": O,
+ *    "fields_dropped": D, "first_ns": "NS", "t0_ms": MS,
+ *    "t": [MS_SINCE_FIRST...], "fields": {NAME: [VALUE or null...]...}}
+ * Every numeric field is kept (up to RM_MAX_FIELDS names, in the order
+ * first seen; D counts the values of the others), strings and booleans
+ * are not. A line that does not parse, has no timestamp, is longer than
+ * RM_MAX_LINE or is the last one without its '\n' is left out (S).
+ * Points are of one process: the one whose pid tag is pid (the meta's;
+ * if none is, or pid is NULL, the first pid seen); O counts the others'.
+ * Past RM_MAX_POINTS points, rows are merged in pairs as often as needed,
+ * so each row stands for K (a power of two) consecutive points: its time
+ * is the last one's, its values the largest, or the sum for the
+ * per-interval counts gc_pauses and gc_pause_us. 0, 1 when f holds no
+ * loong_mem line (nothing appended), or -1 with e set (a read error, out
+ * of memory; out unchanged). */
+int rd_mem_timeline(sb *out, FILE *f, const char *pid, report_error *e);
+
+/* The value of key in the top-level object of the valid JSON document
+ * p[0..n), as it is written there (*v, *vn), or 0 when there is none. */
+int rj_find_key(const char *p, size_t n, const char *key, const char **v,
+                size_t *vn);
 
 /* ---- report_assets.c (generated from report/ by tools/embed.c) ------- */
 

@@ -412,3 +412,81 @@ int rj_document(sb *out, const char *p, size_t n, size_t first_line,
     }
     return rc;
 }
+
+/* ---- a look-up in a document already read --------------------------------- */
+
+static size_t skip_space(const char *p, size_t n, size_t i)
+{
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
+                     p[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* At '"': the index past the closing quote. */
+static size_t skip_string(const char *p, size_t n, size_t i)
+{
+    for (i++; i < n && p[i] != '"'; i++)
+        if (p[i] == '\\')
+            i++;
+    return i < n ? i + 1 : n;
+}
+
+/* The index past the value at i. */
+static size_t skip_value(const char *p, size_t n, size_t i)
+{
+    size_t depth = 0;
+
+    do {
+        if (i >= n)
+            return n;
+        if (p[i] == '"') {
+            i = skip_string(p, n, i);
+            continue;
+        }
+        if (p[i] == '{' || p[i] == '[') {
+            depth++;
+        } else if (p[i] == '}' || p[i] == ']') {
+            depth--;
+        } else if (depth == 0) {
+            while (i < n && strchr(",}] \t\r\n", p[i]) == NULL)
+                i++;
+            return i;
+        }
+        i++;
+    } while (depth > 0);
+    return i;
+}
+
+int rj_find_key(const char *p, size_t n, const char *key, const char **v,
+                size_t *vn)
+{
+    size_t i = skip_space(p, n, 0), klen = strlen(key);
+
+    if (i >= n || p[i] != '{')
+        return 0;
+    i++;
+    for (;;) {
+        i = skip_space(p, n, i);
+        if (i >= n || p[i] != '"')
+            return 0;
+        size_t k = i + 1;
+        i = skip_string(p, n, i);
+        int match = i - k == klen + 1 && memcmp(p + k, key, klen) == 0;
+        i = skip_space(p, n, i);
+        if (i >= n || p[i] != ':')
+            return 0;
+        i = skip_space(p, n, i + 1);
+        size_t start = i;
+        i = skip_value(p, n, i);
+        if (match) {
+            *v = p + start;
+            *vn = i - start;
+            return 1;
+        }
+        i = skip_space(p, n, i);
+        if (i >= n || p[i] != ',')
+            return 0;
+        i++;
+    }
+}

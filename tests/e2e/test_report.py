@@ -121,7 +121,12 @@ BAD_FILES = [
      1, "loong: report: {d}/meta.json:1: unexpected end of input"),
     ({},
      1, "loong: report: nothing to report in '{d}': no function.collapsed, "
-        "function.tsv, function.slow.jsonl or exceptions.jsonl"),
+        "function.tsv, function.slow.jsonl, exceptions.jsonl, "
+        "mem.alloc.collapsed, mem.live.collapsed or loong_mem points in "
+        "metrics.lp"),
+    ({"metrics.lp": "loong_runtime,pid=42 records=1i,dropped=0i 1\n"
+                    "loong_mem_alloc,pid=42 alloc_bytes=1i 2\n"},
+     1, "loong: report: nothing to report in '{d}': no function.collapsed, "),
     ({"function.collapsed": "main;f 3\nmain;g\n"},
      1, "loong: report: {d}/function.collapsed:2: expected 'FRAME;FRAME;... "
         "VALUE'"),
