@@ -69,22 +69,23 @@ def exact(n):
 
 # ---- reading the chart back ---------------------------------------------------
 
-POLY_JS = """(() => {
-  const out = {};
-  for (const p of document.querySelectorAll('#%s polyline')) {
-    const f = p.dataset.field;
-    const pts = p.getAttribute('points').trim().split(/\\s+/)
-      .map(s => s.split(',').map(Number));
-    (out[f] = out[f] || []).push(pts);
-  }
-  return out;
-})()"""
+POLY_JS = """[...document.querySelectorAll('#%s polyline')].map(p =>
+  [p.dataset.field, p.getAttribute('points').trim().split(/\\s+/)
+    .map(s => s.split(',').map(Number))])"""
+
+
+def runs_of(page, chart):
+    """{field: [[[x, y]...] per run]} of a chart's lines."""
+    out = {}
+    for field, pts in page.evaluate(POLY_JS % chart):
+        out.setdefault(field, []).append(pts)
+    return out
 
 
 def polylines(page, chart):
     """{field: [[x, y]...]} of a chart, its runs joined."""
-    runs = page.evaluate(POLY_JS % chart)
-    return {f: [xy for run in r for xy in run] for f, r in runs.items()}
+    return {f: [xy for run in r for xy in run]
+            for f, r in runs_of(page, chart).items()}
 
 
 def hover_point(page, chart, field, index):
@@ -337,6 +338,10 @@ def test_malformed_metrics_in_chromium(tmp_path, browser):
         if i in (0, 1, 3):  # fields another version adds: gaps in them
             f["pymalloc_arenas"] = "%di" % (10 + i)
             f["domain_bytes_obj"] = "%di" % (1000000 * (i + 1))
+        if i == 4:  # names that are not names in a page
+            f["__proto__"] = "1i"
+            f["constructor"] = "2i"
+            f["</script><b>x\\ y\\,bytes"] = "3i"
         good.append(f)
         lines.append(mem_line(i, f))
         if i == 1:
@@ -381,13 +386,21 @@ def test_malformed_metrics_in_chromium(tmp_path, browser):
         got["text"], got
     # unknown fields: offered in the legend, drawn on demand, with gaps
     legend_click(page, "mem-counts", "pymalloc_arenas")
-    runs = page.evaluate(POLY_JS % "mem-counts")
+    runs = runs_of(page, "mem-counts")
     assert [len(r) for r in runs["pymalloc_arenas"]] == [2, 1]
     assert page.evaluate("document.querySelectorAll('#mem-counts .series"
                          "[data-field=\"pymalloc_arenas\"] circle')"
                          ".length") == 1
     legend_click(page, "mem-bytes", "domain_bytes_obj")
     assert len(polylines(page, "mem-bytes")["domain_bytes_obj"]) == 3
+    fields = page.evaluate("[...document.querySelectorAll('.legend button')]"
+                           ".map(b => b.dataset.field)")
+    assert {"__proto__", "constructor", "</script><b>x y,bytes"} <= \
+        set(fields), fields
+    assert page.evaluate("document.querySelectorAll('main b, main script')"
+                         ".length") == 0
+    legend_click(page, "mem-counts", "__proto__")
+    assert len(polylines(page, "mem-counts")["__proto__"]) == 1
     got = hover_point(page, "mem-counts", "pymalloc_arenas", 2)
     assert got["hover"] == "3"
     assert got["rows"]["pymalloc_arenas"] == "pymalloc_arenas: 13"
