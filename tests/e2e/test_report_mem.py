@@ -180,11 +180,14 @@ def test_leak_report_in_chromium(leaked, browser):
     assert len(xy) == n
     xs = [x for x, _ in xy]
     assert xs == sorted(xs) and xs[0] < xs[-1]
-    # higher on the page for more bytes: the largest RSS is the top point
-    top = min(range(n), key=lambda i: xy[i][1])
-    assert rss[top] == max(rss), (rss, xy)
-    low = max(range(n), key=lambda i: xy[i][1])
-    assert rss[low] == min(rss)
+    # higher on the page for more bytes, in proportion (to the 0.1 px the
+    # points are written with)
+    hi, lo = rss.index(max(rss)), rss.index(min(rss))
+    assert xy[hi][1] < xy[lo][1]
+    per_byte = (xy[lo][1] - xy[hi][1]) / (rss[hi] - rss[lo])
+    for v, (_, y) in zip(rss, xy):
+        assert abs(y - (xy[hi][1] + (rss[hi] - v) * per_byte)) <= 0.15, \
+            (rss, xy)
     units = page.evaluate("[...document.querySelectorAll('#mem-bytes "
                           ".axis .unit')].map(e => e.textContent)")
     assert units == ["MiB", "time since start (s)"], units
