@@ -341,6 +341,8 @@ static void do_load_unload(ctl_req *rq, sb *out, int load)
                0) {
         reply_error(out, "%s", err);
     } else {
+        if (load)
+            rt_pipeline_tick_soon();
         sb_puts(out, "ok");
     }
     PyErr_Clear();

@@ -361,6 +361,7 @@ static PyObject *m_load(PyObject *self, PyObject *arg)
                      "loong: %s", err);
         return NULL;
     }
+    rt_pipeline_tick_soon();
     Py_RETURN_NONE;
 }
 

@@ -216,6 +216,7 @@ void rt_pipeline_after_fork_child(void);
 void rt_pipeline_pause(void);           /* before fork: flusher joined */
 void rt_pipeline_resume(void);
 void rt_pipeline_flush_now(void);
+void rt_pipeline_tick_soon(void);       /* after a live load: tick early */
 void rt_pipeline_close_sink(void);
 void rt_pipeline_release(void);         /* detach: buffer and pipe freed */
 int rt_write_file(const char *name, const void *data, size_t len);

@@ -90,8 +90,8 @@ def test_attach_under_load(python, tmp_path):
 
 def test_attach_speed_medians():
     """Over every attach above (4 states x every CPython): the median stop
-    is far under 50 ms and the median latency of the first point under
-    1 s (the default interval is 1 s: the first flush comes within it)."""
+    is far under 50 ms and the median latency of the first point far
+    under 1 s (a live load is followed by an early tick at 200 ms)."""
     stops, lats = FIGURES["stop_ms"], FIGURES["latency_s"]
     if len(stops) < 4:
         import pytest
@@ -101,4 +101,4 @@ def test_attach_speed_medians():
           % (len(stops), statistics.median(stops), max(stops),
              statistics.median(lats), max(lats)))
     assert statistics.median(stops) <= 25
-    assert statistics.median(lats) <= 1.0 + 0.2  # 1 s, on a loaded machine
+    assert statistics.median(lats) <= 0.6  # 0.2 s, on a loaded machine
