@@ -1,5 +1,9 @@
-/* ptrace injection (x86_64): run dlopen(runtime), dlsym and the runtime's
- * entry on the main thread of a process that never heard of loong.
+/* ptrace injection: run dlopen(runtime), dlsym and the runtime's entry on
+ * the main thread of a process that never heard of loong. This file is
+ * what every architecture shares; the registers, the safe-point test on
+ * them, the frame and the way back are the architecture's
+ * (inject_arch.h: inject_x86_64.c, inject_aarch64.c; the stubs in
+ * inject_stub.c).
  *
  * 1. PTRACE_SEIZE the main thread only (the other threads never stop),
  *    then PTRACE_INTERRUPT it until it stops at a safe point: not inside
@@ -17,18 +21,19 @@
  *    restarted exactly as the kernel would have (-ERESTARTSYS and its
  *    kin), so the program never sees EINTR from us and its sleeps are not
  *    cut short.
- * 3. One PTRACE_SETREGS points the thread at the stub: the only change of
+ * 3. One register write points the thread at the stub: the only change of
  *    the thread's state, and after it the stub needs no tracer. The
- *    thread runs under PTRACE_SYSCALL (so we see the stub's closing
- *    getpid() with its results); signals that arrive are passed on.
- * 4. At that getpid the thread's registers are set back (the stub's own
- *    epilogue is not needed), the page's tail restored, and we detach.
+ *    thread runs under PTRACE_SYSCALL (so we see the stub's last system
+ *    call with its results); signals that arrive are passed on.
+ * 4. At that system call the thread gets its registers back (x86_64: set
+ *    by us; aarch64: by the kernel, from the signal frame the stub returns
+ *    through), the page's tail is restored, and we detach.
  *
  * If `loong` dies at any moment, the kernel detaches the thread, which
  * then either never left its own code (before 3) or finishes the stub by
  * itself and returns to its code (after 3). What can be left behind then:
  * the stub's bytes in the page tail, which nothing executes. */
-#include "cli/attach.h"
+#include "cli/inject_arch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,46 +43,17 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
-#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__x86_64__)
-#include <cpuid.h>
+#ifdef INJECT_ARCH_NAME
 
-#define RED_ZONE 128
 #define MAX_ATTEMPTS 400
 #define STUB_TIMEOUT_MS 10000
 #define STOP_TIMEOUT_MS 2000
 
-#define ERESTARTSYS 512
-#define ERESTARTNOINTR 513
-#define ERESTARTNOHAND 514
-#define ERESTART_RESTARTBLOCK 516
-
-typedef struct range {
-    uint64_t start, end;
-} range;
-
-typedef struct ctx {
-    pid_t pid;
-    int mem;                   /* /proc/PID/mem */
-    uint64_t dlopen_a, dlsym_a, dlerror_a;
-    range unsafe[16];          /* C library and loader code */
-    int nunsafe;
-    range stack;
-    uint64_t stub_at;          /* where the stub goes */
-    unsigned char saved_tail[512];
-    size_t stub_len;
-    int tail_written;
-    uint64_t xsave_size;
-    double stopped_ms;
-    struct timespec stop_t0;
-    char *err;
-    size_t errlen;
-} ctx;
+typedef inject_ctx ctx;
 
 static double now_ms(void)
 {
@@ -88,7 +64,7 @@ static double now_ms(void)
 
 /* ---- the target's memory --------------------------------------------- */
 
-static int mem_read(ctx *c, uint64_t addr, void *buf, size_t len)
+int inject_mem_read(ctx *c, uint64_t addr, void *buf, size_t len)
 {
     ssize_t n = pread(c->mem, buf, len, (off_t)addr);
     return n == (ssize_t)len ? 0 : -1;
@@ -96,7 +72,7 @@ static int mem_read(ctx *c, uint64_t addr, void *buf, size_t len)
 
 /* /proc/PID/mem writes through page protections (as a debugger's
  * breakpoints do); PTRACE_POKEDATA where that is refused. */
-static int mem_write(ctx *c, uint64_t addr, const void *buf, size_t len)
+int inject_mem_write(ctx *c, uint64_t addr, const void *buf, size_t len)
 {
     if (pwrite(c->mem, buf, len, (off_t)addr) == (ssize_t)len)
         return 0;
@@ -173,17 +149,36 @@ static int in_ranges(const range *r, int n, uint64_t a)
     return 0;
 }
 
+int inject_in_unsafe(const ctx *c, uint64_t pc)
+{
+    return in_ranges(c->unsafe, c->nunsafe, pc);
+}
+
 /* System calls a thread blocks in without holding a lock of the C library
- * that dlopen, malloc or pthread_create could want. */
-static int quiet_syscall(long nr)
+ * that dlopen, malloc or pthread_create could want. (aarch64 has no poll,
+ * select, epoll_wait or pause: its C library uses ppoll, pselect6,
+ * epoll_pwait and ppoll.) */
+int inject_quiet_syscall(long nr)
 {
     static const long ok[] = {
-        SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_poll, SYS_select,
+        SYS_read, SYS_write, SYS_readv, SYS_writev,
+#ifdef SYS_poll
+        SYS_poll,
+#endif
+#ifdef SYS_select
+        SYS_select,
+#endif
         SYS_nanosleep, SYS_clock_nanosleep, SYS_pselect6, SYS_ppoll,
-        SYS_epoll_wait, SYS_epoll_pwait, SYS_recvfrom, SYS_recvmsg,
+#ifdef SYS_epoll_wait
+        SYS_epoll_wait,
+#endif
+        SYS_epoll_pwait, SYS_recvfrom, SYS_recvmsg,
         SYS_sendto, SYS_sendmsg, SYS_accept, SYS_accept4, SYS_connect,
-        SYS_wait4, SYS_waitid, SYS_futex, SYS_pause, SYS_rt_sigtimedwait,
-        SYS_rt_sigsuspend,
+        SYS_wait4, SYS_waitid, SYS_futex,
+#ifdef SYS_pause
+        SYS_pause,
+#endif
+        SYS_rt_sigtimedwait, SYS_rt_sigsuspend,
 #ifdef SYS_epoll_pwait2
         SYS_epoll_pwait2,
 #endif
@@ -192,32 +187,6 @@ static int quiet_syscall(long nr)
         if (ok[i] == nr)
             return 1;
     return 0;
-}
-
-static int safe_point(const ctx *c, const struct user_regs_struct *r)
-{
-    if (r->rsp < c->stack.start + 64 * 1024 || r->rsp >= c->stack.end)
-        return 0; /* a signal stack, or too little room */
-    if (!in_ranges(c->unsafe, c->nunsafe, r->rip))
-        return 1;
-    return (long)r->orig_rax >= 0 && quiet_syscall((long)r->orig_rax);
-}
-
-/* The registers the thread would resume with: an interrupted system call
- * restarted as the kernel does when no handler runs. */
-static void resume_regs(struct user_regs_struct *r)
-{
-    long rax = (long)r->rax;
-    if ((long)r->orig_rax < 0)
-        return;
-    if (rax == -ERESTARTSYS || rax == -ERESTARTNOINTR ||
-        rax == -ERESTARTNOHAND) {
-        r->rax = r->orig_rax;
-        r->rip -= 2;
-    } else if (rax == -ERESTART_RESTARTBLOCK) {
-        r->rax = SYS_restart_syscall;
-        r->rip -= 2;
-    }
 }
 
 /* ---- finding things in the target ------------------------------------ */
@@ -326,32 +295,12 @@ static int find_stub_place(ctx *c, const proc_maps *pm, size_t need)
     return -1;
 }
 
-static int xsave_size(uint64_t *size)
-{
-    unsigned a, b, cx, d;
-    if (!__get_cpuid(1, &a, &b, &cx, &d) || !(cx & (1u << 27)))
-        return -1; /* no OSXSAVE */
-    if (!__get_cpuid_count(0xd, 0, &a, &b, &cx, &d) || b < 576)
-        return -1;
-    *size = ((uint64_t)b + 63) & ~(uint64_t)63;
-    return 0;
-}
-
 /* ---- the injection --------------------------------------------------- */
-
-static int set_regs(ctx *c, struct user_regs_struct *r)
-{
-    if (ptrace(PTRACE_SETREGS, c->pid, NULL, r) < 0) {
-        snprintf(c->err, c->errlen, "PTRACE_SETREGS: %s", strerror(errno));
-        return -1;
-    }
-    return 0;
-}
 
 static void restore_tail(ctx *c)
 {
     if (c->tail_written &&
-        mem_write(c, c->stub_at, c->saved_tail, c->stub_len) == 0)
+        inject_mem_write(c, c->stub_at, c->saved_tail, c->stub_len) == 0)
         c->tail_written = 0;
 }
 
@@ -367,7 +316,7 @@ static void detach_running(ctx *c)
 }
 
 /* Stop at a safe point: 0 with regs, -1 on error. */
-static int stop_safely(ctx *c, struct user_regs_struct *regs, int *attempts)
+static int stop_safely(ctx *c, arch_regs *regs, int *attempts)
 {
     for (int i = 0; i < MAX_ATTEMPTS; i++) {
         int st;
@@ -401,12 +350,10 @@ static int stop_safely(ctx *c, struct user_regs_struct *regs, int *attempts)
             ptrace(PTRACE_DETACH, c->pid, NULL, NULL);
             return -1;
         }
-        if (ptrace(PTRACE_GETREGS, c->pid, NULL, regs) < 0) {
-            snprintf(c->err, c->errlen, "PTRACE_GETREGS: %s",
-                     strerror(errno));
+        if (arch_get_regs(c, regs) < 0)
             return -1;
-        }
-        if (safe_point(c, regs))
+        c->why_unsafe = NULL;
+        if (arch_safe_point(c, regs))
             return 0;
         ptrace(PTRACE_CONT, c->pid, NULL, NULL);
         resumed(c);
@@ -415,64 +362,36 @@ static int stop_safely(ctx *c, struct user_regs_struct *regs, int *attempts)
     }
     detach_running(c);
     snprintf(c->err, c->errlen, "process %d never stopped at a point "
-             "where loading is safe (it stays inside the C library)",
-             (int)c->pid);
+             "where loading is safe (%s)", (int)c->pid,
+             c->why_unsafe ? c->why_unsafe
+                           : "it stays inside the C library");
     return -1;
 }
 
 static int run_stub(ctx *c, const char *so_path, const char *symbol,
                     const char *arg, inject_result *res)
 {
-    struct user_regs_struct r0, r1, r;
+    arch_regs r0;
+    stub_out out;
     int st;
     if (stop_safely(c, &r0, &res->attempts) < 0)
         return -1;
-    r1 = r0;
-    resume_regs(&r1);
 
-    /* the frame, below the red zone */
-    size_t lp = strlen(so_path) + 1, ls = strlen(symbol) + 1,
-           la = strlen(arg) + 1;
-    size_t size = STUB_F_DATA + lp + ls + la;
-    unsigned char *frame = calloc(1, size);
-    if (!frame) {
-        snprintf(c->err, c->errlen, "out of memory");
+    /* the frame, on the thread's stack; the stub, with where to return */
+    unsigned char *frame = NULL;
+    unsigned char code[sizeof c->saved_tail];
+    size_t size = 0;
+    if (arch_prepare(c, &r0, so_path, symbol, arg, &frame, &size, code) < 0)
         goto undo;
-    }
-    uint64_t f = (r0.rsp - RED_ZONE - size) & ~(uint64_t)63;
-    if (f < c->stack.start + 32 * 1024) {
-        snprintf(c->err, c->errlen, "process %d: not enough stack",
-                 (int)c->pid);
-        free(frame);
-        goto undo;
-    }
-    uint64_t w[7] = {c->dlopen_a, c->dlsym_a, c->dlerror_a,
-                     f + STUB_F_DATA, f + STUB_F_DATA + lp,
-                     f + STUB_F_DATA + lp + ls, c->xsave_size};
-    memcpy(frame, w, sizeof w);
-    uint64_t g[16] = {r1.r15, r1.r14, r1.r13, r1.r12, r1.r11, r1.r10,
-                      r1.r9,  r1.r8,  r1.rbp, r1.rdi, r1.rsi, r1.rdx,
-                      r1.rcx, r1.rbx, r1.rax, r1.eflags};
-    memcpy(frame + STUB_F_REGS, g, sizeof g);
-    memcpy(frame + STUB_F_DATA, so_path, lp);
-    memcpy(frame + STUB_F_DATA + lp, symbol, ls);
-    memcpy(frame + STUB_F_DATA + lp + ls, arg, la);
-    int wrote = mem_write(c, f, frame, size);
+    int wrote = inject_mem_write(c, c->frame, frame, size);
     free(frame);
     if (wrote < 0) {
         snprintf(c->err, c->errlen, "cannot write the process's stack: %s",
                  strerror(errno));
         goto undo;
     }
-
-    /* the stub, with where to return */
-    unsigned char code[sizeof c->saved_tail];
-    memcpy(code, loong_stub_begin, c->stub_len);
-    uint64_t back[2] = {r1.rsp, r1.rip};
-    memcpy(code + (loong_stub_rsp - loong_stub_begin), &back[0], 8);
-    memcpy(code + (loong_stub_rip - loong_stub_begin), &back[1], 8);
-    if (mem_read(c, c->stub_at, c->saved_tail, c->stub_len) < 0 ||
-        mem_write(c, c->stub_at, code, c->stub_len) < 0) {
+    if (inject_mem_read(c, c->stub_at, c->saved_tail, c->stub_len) < 0 ||
+        inject_mem_write(c, c->stub_at, code, c->stub_len) < 0) {
         snprintf(c->err, c->errlen, "cannot write the loader stub at "
                  "0x%llx: %s", (unsigned long long)c->stub_at,
                  strerror(errno));
@@ -481,12 +400,7 @@ static int run_stub(ctx *c, const char *so_path, const char *symbol,
     c->tail_written = 1;
 
     /* the one change of the thread's state */
-    r = r0;
-    r.rip = c->stub_at;
-    r.rsp = f;
-    r.orig_rax = (unsigned long long)-1; /* no restart: the stub does it */
-    r.rax = 0;
-    if (set_regs(c, &r) < 0)
+    if (arch_enter(c, &r0) < 0)
         goto undo;
     ptrace(PTRACE_SYSCALL, c->pid, NULL, NULL);
     resumed(c);
@@ -505,9 +419,7 @@ static int run_stub(ctx *c, const char *so_path, const char *symbol,
         }
         int sig = WSTOPSIG(st);
         if (sig == (SIGTRAP | 0x80)) {
-            if (ptrace(PTRACE_GETREGS, c->pid, NULL, &r) == 0 &&
-                r.orig_rax == SYS_getpid && r.r10 == STUB_MAGIC1 &&
-                r.r9 == STUB_MAGIC2 && (long)r.rax == -ENOSYS)
+            if (arch_stub_done(c, &out))
                 break;
             ptrace(PTRACE_SYSCALL, c->pid, NULL, NULL);
         } else if ((st >> 16) != 0) {
@@ -519,19 +431,17 @@ static int run_stub(ctx *c, const char *so_path, const char *symbol,
     }
 
     /* the stub's results; then back where the thread was */
-    uint64_t handle = r.rdi, entry = r.rsi, dlerr = r.r8;
-    res->rc = (int64_t)r.rdx;
-    r1.orig_rax = (unsigned long long)-1;
-    if (set_regs(c, &r1) == 0)
+    res->rc = out.rc;
+    if (arch_leave(c) == 0)
         restore_tail(c);
     ptrace(PTRACE_DETACH, c->pid, NULL, NULL);
     resumed(c);
-    if (!handle || !entry) {
+    if (!out.handle || !out.entry) {
         char msg[512] = "";
-        if (dlerr && mem_read(c, dlerr, msg, sizeof msg - 1) < 0)
+        if (out.dlerr && inject_mem_read(c, out.dlerr, msg, sizeof msg - 1) < 0)
             msg[0] = '\0';
         msg[sizeof msg - 1] = '\0';
-        if (!handle)
+        if (!out.handle)
             snprintf(c->err, c->errlen, "the process could not load %s: %s",
                      so_path, msg[0] ? msg : "dlopen failed");
         else
@@ -564,11 +474,8 @@ int inject_call(pid_t pid, const char *so_path, const char *symbol,
         snprintf(err, errlen, "internal: loader stub too large");
         return -1;
     }
-    if (xsave_size(&c.xsave_size) < 0) {
-        snprintf(err, errlen, "this CPU has no XSAVE: attach is not "
-                 "supported here");
+    if (arch_init(&c) < 0)
         return -1;
-    }
     proc_maps pm;
     int rc = proc_maps_read(pid, &pm);
     if (rc < 0) {
@@ -608,7 +515,8 @@ int inject_call(pid_t pid, const char *so_path, const char *symbol,
                 const char *arg, inject_result *res, char *err,
                 size_t errlen)
 {
-    snprintf(err, errlen, "attach is implemented for x86_64 only");
+    snprintf(err, errlen, "attach is implemented for x86_64 and aarch64 "
+             "only");
     return -1;
 }
 #endif
