@@ -21,6 +21,14 @@
 
 #define ANSWER_MS 15000
 
+/* The multiarch tuple in the runtime's name (CPython's EXT_SUFFIX, as the
+ * Makefile builds it): the target runs the same architecture as loong. */
+#if defined(__aarch64__)
+#define RUNTIME_TUPLE "aarch64-linux-gnu"
+#else
+#define RUNTIME_TUPLE "x86_64-linux-gnu"
+#endif
+
 typedef struct target {
     pid_t pid;
     proc_status st;
@@ -128,7 +136,7 @@ static int runtime_for(const char *cmd, target *t, char *so, size_t cap)
     }
     char path[PATH_MAX + 128];
     snprintf(path, sizeof path,
-             "%s/python/loong/_runtime.cpython-3%d-x86_64-linux-gnu.so",
+             "%s/python/loong/_runtime.cpython-3%d-" RUNTIME_TUPLE ".so",
              libdir, minor);
     if (!realpath(path, so) || strlen(so) >= cap) {
         cli_error("%s: process %d runs Python 3.%d, and there is no loong "
@@ -258,6 +266,13 @@ static int ensure_started(const char *cmd, target *t, const start_opts *o,
         }
         if (runtime_for(cmd, t, so, sizeof so) != 0)
             return 1;
+#if defined(__aarch64__)
+        /* Said each time: the operator should know what ran before. */
+        cli_warn("%s: attach on aarch64 is untested on aarch64 hardware "
+                 "(compiled, its loader stub run under emulation only; "
+                 "docs/attach.md)",
+                 cmd);
+#endif
         inject_result res;
         if (inject_call(t->pid, so, "loong_attach_main", "", &res, err,
                         sizeof err) != 0) {

@@ -6,7 +6,9 @@
  *   procinfo.c    /proc/PID: maps, status, the Python version, why not
  *   elf.c         reading symbols and segments of ELF64 files
  *   inject.c      ptrace: run the runtime's entry on the main thread
- *   inject_stub.c the code the target runs (x86_64)
+ *                 (its architecture's half: inject_arch.h,
+ *                 inject_x86_64.c, inject_aarch64.c and _frame.c)
+ *   inject_stub.c the code the target runs (x86_64, aarch64)
  *   ps.c          `loong ps`: the Python processes, and loong in them
  */
 #ifndef LOONG_CLI_ATTACH_H
@@ -103,8 +105,10 @@ int inject_call(pid_t pid, const char *so_path, const char *symbol,
 /* ---- inject_stub.c --------------------------------------------------- */
 
 extern const unsigned char loong_stub_begin[], loong_stub_end[];
+/* x86_64: the words after its code: where to return */
 extern const unsigned char loong_stub_rsp[], loong_stub_rip[];
-/* frame offsets the stub reads (see inject_stub.c) */
+/* x86_64: frame offsets the stub reads (see inject_stub.c; aarch64's are
+ * in inject_arch.h) */
 enum {
     STUB_F_DLOPEN = 0,
     STUB_F_DLSYM = 8,

@@ -26,6 +26,47 @@
 #define INJECT_ARCH_NAME "x86_64"
 typedef struct user_regs_struct arch_regs;
 
+#elif defined(__aarch64__)
+#include <asm/ptrace.h>
+#define INJECT_ARCH_NAME "aarch64"
+/* Live SVE registers are carried to the stub's signal frame only up to
+ * this size (vector length 96 bytes): they must fit in its 4 KiB record
+ * area next to the FP/SIMD record (inject_aarch64.c). */
+#define A64_SVE_BUF 4096
+typedef struct arch_regs {
+    struct user_pt_regs gp;      /* NT_PRSTATUS: x0..x30, sp, pc, pstate */
+    struct user_fpsimd_state fp; /* NT_PRFPREG: v0..v31, fpsr, fpcr */
+    unsigned sve_vl;             /* SVE vector length in bytes; 0: none */
+    size_t sve_len;              /* live SVE register bytes in sve; 0 */
+    const char *unsafe_fp;       /* why the FP state forbids this stop */
+    unsigned char sve[A64_SVE_BUF]; /* NT_ARM_SVE, header included */
+} arch_regs;
+
+/* The aarch64 stub's frame (inject_aarch64_frame.c has the picture). */
+enum {
+    A64_F_DLOPEN = 0,   /* dlopen, dlsym, dlerror */
+    A64_F_PATH = 24,    /* path, symbol, arg */
+    A64_F_OUT = 48,     /* handle, entry, rc, dlerror(): the results */
+    A64_F_SIGFRAME = 128, /* where sp is at rt_sigreturn */
+    A64_F_UC = A64_F_SIGFRAME + 128,  /* the ucontext, after siginfo */
+    A64_F_UC_STACK = A64_F_UC + 16,   /* stack_t, filled by the stub */
+    A64_F_UC_SIGMASK = A64_F_UC + 40, /* sigset_t, filled by the stub */
+    A64_F_DATA = A64_F_UC + 4560,     /* the strings */
+    A64_FPSIMD_REC = 528,             /* sizeof(struct fpsimd_context) */
+};
+/* Bytes of the SVE record for vector length vl (0: no SVE) with live
+ * register bytes (0: none live). */
+size_t a64_sve_record(unsigned vl, size_t live);
+size_t a64_frame_size(const char *so_path, const char *symbol,
+                      const char *arg);
+/* The frame for a thread with registers r, to be written at address at;
+ * fn: dlopen, dlsym, dlerror. 0, or -1 if size or the records are wrong. */
+int a64_frame_fill(unsigned char *frame, size_t size, uint64_t at,
+                   const uint64_t fn[3], const arch_regs *r,
+                   const char *so_path, const char *symbol, const char *arg);
+/* inject_stub.c: the stub's rt_sigreturn instruction */
+extern const unsigned char loong_stub_sigreturn[];
+
 #endif
 
 #ifdef INJECT_ARCH_NAME
