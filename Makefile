@@ -8,6 +8,9 @@
 #   make bench           overhead benchmarks (see bench/RESULTS.md)
 #   make stress          attach stress: 500 cycles and 200 kills of loong
 #                        per CPython (STRESS_PYTHON=python3.12 for one)
+#   make cross-check-aarch64  compile for aarch64 all that needs no Python
+#                        headers, with -Werror, and link its loong
+#   make test-aarch64-stub    run the aarch64 attach stub under qemu-aarch64
 
 CC ?= cc
 PREFIX ?= /usr/local
@@ -55,7 +58,8 @@ PY_OUT := $(PY_FILES:python/%=$(PYPKG)/%)
 HEADERS := $(wildcard include/loong/*.h)
 
 .PHONY: all runtimes toolkits cli python headers unit e2e test check agent \
-        install clean bench demo valgrind stress
+        install clean bench demo valgrind stress cross-check-aarch64 \
+        test-aarch64-stub
 
 all: cli toolkits runtimes python headers agent
 
@@ -234,3 +238,53 @@ $(B)/fuzz/fuzz_lp: tests/fuzz/fuzz_lp.c src/common/lp.c src/common/lp.h \
 
 fuzz: $(B)/fuzz/fuzz_lp
 	$(B)/fuzz/fuzz_lp -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus-lp
+
+# ---- aarch64: attach compiled for it, its stub run under emulation -------
+
+# Needs Debian's gcc-aarch64-linux-gnu; the stub test also qemu-user. No
+# aarch64 machine here: `loong attach` itself is not run on aarch64
+# (docs/attach.md). Into $(B)/aarch64/.
+AARCH64_CC ?= aarch64-linux-gnu-gcc
+QEMU_AARCH64 ?= qemu-aarch64
+A64 = $(B)/aarch64
+A64_CFLAGS = $(CSTD) $(WARN) -Werror -O2 -g -fPIC -fvisibility=hidden \
+             -pthread -Iinclude
+A64_CLI_OBJS := $(CLI_SRCS:src/%.c=$(A64)/obj/%.o) \
+                $(COMMON_SRCS:src/%.c=$(A64)/obj/%.o) \
+                $(A64)/obj/gen/report_assets.o
+A64_TK_OBJS := $(patsubst src/toolkits/%.c,$(A64)/toolkits/%.o,\
+                 $(wildcard src/toolkits/*/*.c))
+
+$(A64)/obj/%.o: src/%.c $(HEADERS) $(wildcard src/common/*.h src/cli/*.h)
+	@mkdir -p $(dir $@)
+	$(AARCH64_CC) $(A64_CFLAGS) -Isrc -c $< -o $@
+$(A64)/obj/gen/report_assets.o: $(REPORT_ASSETS_C)
+	@mkdir -p $(dir $@)
+	$(AARCH64_CC) $(A64_CFLAGS) -c $< -o $@
+$(A64)/bin/loong: $(A64_CLI_OBJS)
+	@mkdir -p $(dir $@)
+	$(AARCH64_CC) -pthread -o $@ $^ -ldl -lm
+# Toolkits as they are built: without Python's (or loong's src/) include
+# path. zlib.h is taken from the build machine's /usr/include (Debian's is
+# the same for every architecture) when the cross sysroot has none.
+$(A64)/toolkits/%.o: src/toolkits/%.c $(HEADERS) $$(wildcard $$(dir $$<)*.h)
+	@mkdir -p $(dir $@)
+	$(AARCH64_CC) $(A64_CFLAGS) -idirafter /usr/include -c $< -o $@
+
+cross-check-aarch64: $(A64)/bin/loong $(A64_TK_OBJS)
+	@echo "aarch64: loong linked ($(A64)/bin/loong), toolkits compiled;" \
+	    "runtime and loongd not built (Python and libcurl headers for" \
+	    "aarch64 are not installed)"
+
+$(A64)/tests/stub_test: tests/aarch64/stub_test.c src/cli/inject_stub.c \
+                        src/cli/inject_aarch64_frame.c \
+                        $(wildcard src/cli/*.h)
+	@mkdir -p $(dir $@)
+	$(AARCH64_CC) $(A64_CFLAGS) -Isrc -static -o $@ \
+	    $(filter %.c,$^)
+
+# Without SVE; with SVE at 128-, 512- and 2048-bit vectors.
+test-aarch64-stub: $(A64)/tests/stub_test
+	@set -e; for cpu in cortex-a57 max,sve-default-vector-length=16 \
+	    max,sve-default-vector-length=64 max,sve-default-vector-length=256; do \
+	    echo "== $(QEMU_AARCH64) -cpu $$cpu"; $(QEMU_AARCH64) -cpu $$cpu $<; done
