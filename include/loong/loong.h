@@ -264,12 +264,55 @@ typedef struct loong_memory_stats {
     int64_t gc_collected[3];
     int64_t gc_uncollectable[3];
     int64_t gc_objects;          /* objects tracked by gc */
-    int64_t interned_strings;    /* entries of the interned-strings table */
+    int64_t interned_strings;    /* entries of the interned-strings table:
+                                    sys.getunicodeinternedsize(), 3.12+ */
     /* from the allocator wrappers while LOONG_CAP_ALLOCATIONS is held:
-     * blocks and bytes allocated since, per domain (frees not counted) */
+     * blocks and bytes allocated since, per domain (frees not subtracted) */
     int64_t domain_allocs[3];
     int64_t domain_alloc_bytes[3];
+    /* 1.3: frees of blocks through each domain since then (of any block,
+     * also those allocated before; a realloc that moves or resizes a block
+     * counts as a free and an allocation), so domain_allocs - domain_frees
+     * is the change in the number of blocks held through the domain */
+    int64_t domain_frees[3];
 } loong_memory_stats;
+
+/* pymalloc's arenas, pools and blocks and the interpreter's free lists
+ * (api->allocator_stats, 1.3), as CPython's own allocator statistics
+ * (sys._debugmallocstats) count them. -1 where not known: every pymalloc_
+ * figure is -1 when pymalloc does not serve the object domain
+ * (PYTHONMALLOC=malloc, tracemalloc or another tool's allocator hook on
+ * top); a free list is -1 where this CPython does not expose its size. */
+typedef struct loong_allocator_stats {
+    int64_t pymalloc_arenas;            /* arenas allocated now */
+    int64_t pymalloc_arenas_highwater;  /* most arenas at once */
+    int64_t pymalloc_arenas_allocated;  /* arenas allocated since start */
+    int64_t pymalloc_arenas_reclaimed;  /* ... and given back since */
+    int64_t pymalloc_arena_size;        /* bytes per arena */
+    int64_t pymalloc_arena_bytes;       /* arenas * arena_size */
+    int64_t pymalloc_pool_size;         /* bytes per pool */
+    int64_t pymalloc_pools;             /* pools holding blocks */
+    int64_t pymalloc_unused_pools;      /* empty or not yet carved */
+    int64_t pymalloc_blocks;            /* blocks in use */
+    int64_t pymalloc_allocated_bytes;   /* bytes of blocks in use */
+    int64_t pymalloc_available_bytes;   /* free blocks in used pools */
+    int64_t pymalloc_pool_header_bytes;
+    int64_t pymalloc_quantization_bytes; /* the unusable ends of pools */
+    int64_t pymalloc_alignment_bytes;   /* arenas aligned to pools */
+    int64_t pymalloc_arena_map_bytes;   /* the radix tree (3.10+) */
+    /* objects kept in the interpreter's free lists for reuse */
+    int64_t freelist_float;
+    int64_t freelist_list;
+    int64_t freelist_dict;
+    int64_t freelist_dict_keys;
+    int64_t freelist_tuple;             /* all lengths */
+    int64_t freelist_frame;
+    int64_t freelist_cfunction;
+    int64_t freelist_method;
+    int64_t freelist_bytes;             /* all the free lists read */
+    /* how long this call held the interpreter lock (the program waited) */
+    int64_t held_ns;
+} loong_allocator_stats;
 
 /* One type's share of the gc-tracked objects (api->type_counts, 1.2). */
 typedef struct loong_type_count {
@@ -418,6 +461,13 @@ typedef struct loong_api {
      * under the interpreter lock (costly: seconds on big heaps). From tick.
      * Free with api->free. */
     int (*type_counts)(size_t max, loong_type_counts **out);
+
+    /* ---- 1.3 ---- */
+    /* pymalloc's arenas, pools and blocks and the free lists; takes the
+     * interpreter lock briefly when called without it and walks every
+     * pymalloc arena (about 1 to 5 ms per GB of small objects). From tick
+     * or event callbacks. */
+    int (*allocator_stats)(loong_allocator_stats *out, size_t out_size);
 } loong_api;
 
 /* ---- the toolkit definition ------------------------------------------ */

@@ -15,8 +15,8 @@
  * before the wrapping, pass through after one filter load.
  *
  * Costs of an unsampled allocation: two relaxed counter additions, one
- * thread-local subtraction. Of a free: a load of the set's size, and when
- * the set is not empty, one bit of a 16 KiB filter.
+ * thread-local subtraction. Of a free: a counter addition, a load of the
+ * set's size, and when the set is not empty, one bit of a 16 KiB filter.
  *
  * Threads: raw-domain calls may come without the interpreter lock. The
  * stack is read only with the lock (0 frames otherwise). A per-thread flag
@@ -62,7 +62,7 @@ static wrap_ctx wctx[3];
 static int wrapped[3];        /* our wrapper is in the domain's chain */
 static atomic_int sampling;   /* toolkits want events */
 static _Atomic uint64_t mean_bytes = DEFAULT_MEAN;
-static _Atomic int64_t n_allocs[3], n_bytes[3];
+static _Atomic int64_t n_allocs[3], n_bytes[3], n_frees[3];
 static _Atomic uint64_t dropped; /* samples the set had no room for */
 
 /* the toolkits to tell, published as a whole; in-flight dispatches are
@@ -334,6 +334,15 @@ static inline void note_alloc(int domain, void *p, size_t n)
     }
 }
 
+/* A load and a store, as in note_alloc. */
+static inline void note_free(int domain)
+{
+    atomic_store_explicit(&n_frees[domain],
+                          atomic_load_explicit(&n_frees[domain],
+                                               memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
 static inline int sampled_free(int domain, void *p)
 {
     if (!p || !atomic_load_explicit(&set_n, memory_order_relaxed) ||
@@ -388,8 +397,11 @@ static void *w_realloc(void *ctx, void *p, size_t n)
     tl.nest++;
     void *q = w->orig.realloc(w->orig.ctx, p, n);
     tl.nest--;
-    if (q)
+    if (q) {
+        if (p)
+            note_free(w->domain);
         note_alloc(w->domain, q, n);
+    }
     return q;
 }
 
@@ -400,6 +412,8 @@ static void w_free(void *ctx, void *p)
         w->orig.free(w->orig.ctx, p);
         return;
     }
+    if (p)
+        note_free(w->domain);
     sampled_free(w->domain, p);
     tl.nest++;
     w->orig.free(w->orig.ctx, p);
@@ -479,6 +493,7 @@ int rt_alloc_update(uint32_t caps)
             for (int d = 0; d < 3; d++) {
                 atomic_store(&n_allocs[d], 0);
                 atomic_store(&n_bytes[d], 0);
+                atomic_store(&n_frees[d], 0);
             }
         for (int d = 0; d < 3; d++) {
             if (wrapped[d])
@@ -522,7 +537,7 @@ int rt_alloc_update(uint32_t caps)
     return 0;
 }
 
-void rt_alloc_totals(int64_t allocs[3], int64_t bytes[3])
+void rt_alloc_totals(int64_t allocs[3], int64_t bytes[3], int64_t frees[3])
 {
     int on = atomic_load(&sampling);
     for (int d = 0; d < 3; d++) {
@@ -530,5 +545,29 @@ void rt_alloc_totals(int64_t allocs[3], int64_t bytes[3])
                                               memory_order_relaxed) : -1;
         bytes[d] = on ? atomic_load_explicit(&n_bytes[d],
                                              memory_order_relaxed) : -1;
+        frees[d] = on ? atomic_load_explicit(&n_frees[d],
+                                             memory_order_relaxed) : -1;
     }
+}
+
+/* CPython's pymalloc statistics are written only when the object domain's
+ * allocator is pymalloc itself (or the debug hooks over it): our wrapper
+ * there hides it. For that call only, the wrapper is lifted, with the
+ * interpreter lock held all along, so no object-domain call of this
+ * interpreter can come in between. Only when ours is the outermost
+ * allocator: one wrapped on top of us (tracemalloc) is left alone. */
+int rt_alloc_lift_obj(PyMemAllocatorEx *saved)
+{
+    if (!wrapped[2])
+        return 0;
+    PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, saved);
+    if (!is_ours(saved, 2))
+        return 0;
+    PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &wctx[2].orig);
+    return 1;
+}
+
+void rt_alloc_unlift_obj(PyMemAllocatorEx *saved)
+{
+    PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, saved);
 }

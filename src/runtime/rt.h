@@ -164,12 +164,17 @@ int rt_exc_tracing(void);
 /* sample_read.c (it sees the frame's internal layout on 3.11) */
 void rt_frame_no_lines(void *frame);
 
-/* memstats.c: api->memory_stats and api->type_counts */
+/* memstats.c: api->memory_stats, api->type_counts, api->allocator_stats */
 int rt_memory_stats(loong_memory_stats *out, size_t out_size);
 int rt_type_counts(size_t max, loong_type_counts **out);
-/* alloc.c: blocks and bytes allocated per domain while wrapped (-1 when
- * the allocators are not wrapped) */
-void rt_alloc_totals(int64_t allocs[3], int64_t bytes[3]);
+int rt_allocator_stats(loong_allocator_stats *out, size_t out_size);
+/* alloc.c: blocks and bytes allocated, and blocks freed, per domain while
+ * wrapped (-1 when the allocators are not wrapped) */
+void rt_alloc_totals(int64_t allocs[3], int64_t bytes[3], int64_t frees[3]);
+/* alloc.c: our object-domain wrapper out of the way (1) for pymalloc's
+ * statistics, then back; interpreter lock held throughout */
+int rt_alloc_lift_obj(PyMemAllocatorEx *saved);
+void rt_alloc_unlift_obj(PyMemAllocatorEx *saved);
 /* alloc.c: wrap or restore the allocators to match the capabilities (from
  * rt_hooks_update, interpreter lock and tk_lock held) */
 int rt_alloc_update(uint32_t caps);

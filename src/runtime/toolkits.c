@@ -405,6 +405,7 @@ const loong_api rt_api = {
     .set_allocation_sampling = api_set_allocation_sampling,
     .memory_stats = rt_memory_stats,
     .type_counts = rt_type_counts,
+    .allocator_stats = rt_allocator_stats,
     .emit_point = api_emit,
     .write_file = api_write_file,
     .output_dir = api_output_dir,
