@@ -109,6 +109,7 @@ TEST_OBJS_test_agent_queue = $(B)/obj/agent/queue.o $(B)/obj/agent/spool.o
 
 # libraries a toolkit links with (Debian -dev packages)
 TOOLKIT_LIBS_function = -lz
+TOOLKIT_LIBS_mem = -ldl
 
 toolkits: $(TOOLKITS:%=$(LIBDIR)/toolkits/%.so)
 $(LIBDIR)/toolkits/%.so: $(HEADERS) $$(wildcard src/toolkits/$$*/*.c src/toolkits/$$*/*.h)

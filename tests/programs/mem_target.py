@@ -5,6 +5,12 @@ gc:    builds reference cycles and forces gc.collect() 5 times
 types: keeps 50,000 instances of its own class Blob
 threads: allocates and frees in 4 threads (no lock held in C code:
          bytes() of large sizes release nothing, but threads interleave)
+heap FILE: keeps 2,000,000 tuples of two new ints, then interns and keeps
+         100,000 new strings; writes to FILE the wall-clock times (ns)
+         of the phases: start, tuples started and made, strings started and
+         interned, end
+frag:    2 x 150,000 bytes objects of 600-700 bytes (from malloc), every
+         other one dropped: 150,000 free chunks in glibc's heap, kept 1.5 s
 """
 import gc
 import sys
@@ -62,6 +68,32 @@ def threads():
     print("threads done")
 
 
+def heap():
+    # each phase long enough for the costly figures, read at most 1% of
+    # the time, to be read at least once (a walk of 5 ms skips 0.5 s)
+    marks = [time.time_ns()]
+    time.sleep(0.6)
+    marks.append(time.time_ns())
+    kept = [(i, -i) for i in range(2000000)]
+    marks.append(time.time_ns())
+    time.sleep(1.2)
+    marks.append(time.time_ns())
+    names = [sys.intern("loong_test_%d_name" % i) for i in range(100000)]
+    marks.append(time.time_ns())
+    time.sleep(1.2)
+    marks.append(time.time_ns())
+    with open(sys.argv[2], "w") as f:
+        f.write(" ".join(map(str, marks)))
+    print("heap", len(kept), len(names))
+
+
+def frag():
+    held = [b"x" * (600 + (i % 7) * 16) for i in range(300000)]
+    del held[::2]
+    time.sleep(1.5)
+    print("fragmented", len(held))
+
+
 if __name__ == "__main__":
-    {"grow": grow, "gc": cycles, "types": types,
-     "threads": threads}[sys.argv[1]]()
+    {"grow": grow, "gc": cycles, "types": types, "threads": threads,
+     "heap": heap, "frag": frag}[sys.argv[1]]()

@@ -24,6 +24,14 @@ typedef struct mem_live {
     uint32_t stack;
 } mem_live;
 
+/* A figure that holds a lock while it is read: read at most 1% of the
+ * time (after a read of d, none before 100 d has passed), and never again
+ * after one read over 100 ms. */
+typedef struct mem_budget {
+    int on;                   /* asked for, and not turned off */
+    uint64_t next_ns;         /* monotonic: not before */
+} mem_budget;
+
 typedef struct mem_state {
     loong_toolkit *tk;
     const loong_api *api;
@@ -32,6 +40,10 @@ typedef struct mem_state {
     uint64_t types_every_ns;
     uint64_t types_last_ns;   /* tick only */
     uint64_t gc_start_ns;     /* gc callbacks only (interpreter lock) */
+    /* costly figures, read on ticks within a budget (mem.c): tick only */
+    mem_budget pymalloc;      /* api->allocator_stats */
+    mem_budget libc;          /* glibc's mallinfo2 */
+    void *mallinfo2;          /* glibc's, when malloc is glibc's */
     _Atomic uint64_t pause_sum_ns, pause_max_ns, pauses;
     /* allocations (profile.c): everything below under lock */
     int alloc;
