@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""The cost of the mem toolkit's allocator figures: how long the
+interpreter lock is held (the program waits) while pymalloc's arenas are
+walked and the free lists read (api->allocator_stats, reported by the
+toolkit itself as `allocator_stats_us`), for heaps of 0 to N GB of small
+objects, on every CPython with a loong runtime; and what glibc's
+mallinfo2() costs (the `libc` option) on a heap of many free chunks.
+
+    python3 bench/memstats.py [--gb 0,0.5,1,2] [--python 3.12]..."""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOONG = os.path.join(ROOT, "build", "bin", "loong")
+
+# GB of 2-tuples of distinct ints (about 100 bytes of pymalloc blocks
+# each), held while loong ticks every 100 ms for 3 s
+HOLD = r"""
+import sys, time
+n = int(float(sys.argv[1]) * (1 << 30) / 100)
+held = [(i, -i) for i in range(n)]
+open(sys.argv[2], "w").close()
+time.sleep(3)
+"""
+
+# free chunks in glibc's heap: bytes objects of 600-700 bytes (they come
+# from malloc), every other one dropped so that none can merge
+FRAGMENT = r"""
+import sys, time
+n = int(sys.argv[1])
+held = [b"x" * (600 + (i % 7) * 16) for i in range(n)]
+del held[::2]
+open(sys.argv[2], "w").close()
+time.sleep(2)
+"""
+
+
+def points(path):
+    out = []
+    for line in open(path):
+        if not line.startswith("loong_mem,"):
+            continue
+        fields = line.split(" ")[1]
+        out.append(dict((k, int(v.rstrip("i"))) for k, v in
+                        (kv.split("=") for kv in fields.split(","))))
+    return out
+
+
+def run(py, prog, arg, tk):
+    with tempfile.TemporaryDirectory() as out:
+        ready = os.path.join(out, "ready")
+        subprocess.run([LOONG, "run", "-t", tk, "-o", out, "--interval",
+                        "100ms", "--", py, "-c", prog, str(arg), ready],
+                       check=True, stdout=subprocess.DEVNULL)
+        d = [e for e in os.listdir(out) if os.path.isdir(os.path.join(out, e))]
+        pts = points(os.path.join(out, d[0], "metrics.lp"))
+        log = open(os.path.join(out, d[0], "loong.log")).read()
+        return pts, log
+
+
+def main(argv):
+    p = argparse.ArgumentParser(prog="bench/memstats.py")
+    p.add_argument("--gb", default="0,0.5,1,2")
+    p.add_argument("--python", action="append",
+                   help="only these minors (3.12); repeatable")
+    a = p.parse_args(argv)
+    pythons = [l.split() for l in subprocess.run(
+        [os.path.join(ROOT, "tools", "find-pythons")], capture_output=True,
+        text=True, check=True).stdout.splitlines()]
+    if a.python:
+        pythons = [x for x in pythons if x[0] in a.python]
+    print("| python | pymalloc_allocated_bytes | arenas | lock held: "
+          "median | max | per GB (median) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for ver, py in pythons:
+        for gb in a.gb.split(","):
+            pts, _ = run(py, HOLD, gb, "mem:libc=no")
+            # the points of the full heap: the most arenas
+            top = max(x.get("pymalloc_arenas", 0) for x in pts)
+            full = [x for x in pts if x.get("pymalloc_arenas") == top]
+            us = [x["allocator_stats_us"] for x in full]
+            gbs = full[-1]["pymalloc_allocated_bytes"] / (1 << 30)
+            med = statistics.median(us) / 1e3
+            print("| %s | %.2f GB | %d | %.2f ms | %.2f ms | %s |"
+                  % (ver, gbs, top, med, max(us) / 1e3,
+                     "%.1f ms" % (med / gbs) if gbs > 0.25 else "-"),
+                  flush=True)
+    ver, py = pythons[-1]
+    print("\nglibc mallinfo2 (%s, heap of free chunks):" % ver)
+    for n in (100000, 400000, 1000000):
+        pts, log = run(py, FRAGMENT, n, "mem:pymalloc=no")
+        off = [l for l in log.splitlines() if "mallinfo2() took" in l]
+        print("  %d blocks, %d dropped: %s" % (
+            n, n // 2, off[0].split("warning ", 1)[-1] if off else
+            "every call under 5 ms (libc_heap_free_bytes %d)"
+            % max(x.get("libc_heap_free_bytes", 0) for x in pts)),
+            flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
