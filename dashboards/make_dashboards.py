@@ -143,6 +143,25 @@ def memory():
                       alias=alias)], unit="short",
               desc="sys.getallocatedblocks(): memory blocks the Python "
                    "allocator holds."),
+        panel("Python heap: small objects and malloc",
+              [target('SELECT max("pymalloc_allocated_bytes") AS '
+                      '"small objects", max("pymalloc_arena_bytes") AS '
+                      '"pymalloc arenas", max("libc_heap_bytes") AS '
+                      '"malloc (process)" ' + src + by,
+                      alias=alias + " $col")], unit="bytes",
+              desc="pymalloc: the blocks of 512 bytes or less in use, and "
+                   "the arenas holding them; malloc: glibc's heap in use, "
+                   "process-wide (bigger blocks, C extensions). Absent "
+                   "where a process does not use them (PYTHONMALLOC="
+                   "malloc, tracemalloc, another malloc)."),
+        panel("Python heap: held but free",
+              [target('SELECT max("pymalloc_available_bytes") + '
+                      'max("pymalloc_unused_pool_bytes") AS "pymalloc", '
+                      'max("libc_heap_free_bytes") AS "malloc" '
+                      + src + by, alias=alias + " $col")], unit="bytes",
+              desc="Memory the allocators keep but no block uses: free "
+                   "blocks and empty pools in pymalloc's arenas, free "
+                   "chunks in glibc's heap (fragmentation)."),
         panel("Garbage collections per second",
               [target('SELECT non_negative_derivative(max('
                       '"gc_collections_0"), 1s) AS "gen0", '
