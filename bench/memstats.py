@@ -28,14 +28,26 @@ time.sleep(3)
 """
 
 # free chunks in glibc's heap: bytes objects of 600-700 bytes (they come
-# from malloc), every other one dropped so that none can merge
+# from malloc), every other one dropped so that none can merge; the
+# program times mallinfo2() itself (ctypes) into the file argv[2]
 FRAGMENT = r"""
-import sys, time
+import ctypes, sys, time
+class MI2(ctypes.Structure):
+    _fields_ = [(k, ctypes.c_size_t) for k in "arena ordblks smblks hblks "
+                "hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+mi2 = ctypes.CDLL(None).mallinfo2
+mi2.restype = MI2
 n = int(sys.argv[1])
 held = [b"x" * (600 + (i % 7) * 16) for i in range(n)]
 del held[::2]
-open(sys.argv[2], "w").close()
-time.sleep(2)
+ts = []
+for _ in range(5):
+    t = time.perf_counter()
+    m = mi2()
+    ts.append(time.perf_counter() - t)
+with open(sys.argv[2], "w") as f:
+    f.write("%d %f" % (m.ordblks, sorted(ts)[2] * 1e3))
+time.sleep(3)
 """
 
 
@@ -59,7 +71,7 @@ def run(py, prog, arg, tk):
         d = [e for e in os.listdir(out) if os.path.isdir(os.path.join(out, e))]
         pts = points(os.path.join(out, d[0], "metrics.lp"))
         log = open(os.path.join(out, d[0], "loong.log")).read()
-        return pts, log
+        return pts, log, open(ready).read()
 
 
 def main(argv):
@@ -78,7 +90,7 @@ def main(argv):
     print("|---|---:|---:|---:|---:|---:|")
     for ver, py in pythons:
         for gb in a.gb.split(","):
-            pts, _ = run(py, HOLD, gb, "mem:libc=no")
+            pts, _, _ = run(py, HOLD, gb, "mem:libc=no")
             # the points of the full heap: the most arenas
             top = max(x.get("pymalloc_arenas", 0) for x in pts)
             full = [x for x in pts if x.get("pymalloc_arenas") == top]
@@ -90,16 +102,18 @@ def main(argv):
                      "%.1f ms" % (med / gbs) if gbs > 0.25 else "-"),
                   flush=True)
     ver, py = pythons[-1]
-    print("\nglibc mallinfo2 (%s, heap of free chunks):" % ver)
+    print("\nglibc's mallinfo2() on a fragmented heap (%s, 100 ms ticks "
+          "for about 3 s):\n" % ver)
+    print("| blocks made, half dropped | free chunks | mallinfo2 (median "
+          "of 5) | points with libc_ fields |")
+    print("|---:|---:|---:|---|")
     for n in (100000, 400000, 1000000):
-        pts, log = run(py, FRAGMENT, n, "mem:pymalloc=no")
-        off = [l for l in log.splitlines() if "mallinfo2() took" in l]
-        print("  %d blocks, %d dropped: %s" % (
-            n, n // 2, off[0].split("warning ", 1)[-1] if off else
-            "every call under 5 ms (libc_heap_free_bytes %d)"
-            % max(x.get("libc_heap_free_bytes", 0) for x in pts)),
-            flush=True)
-
+        pts, log, timing = run(py, FRAGMENT, n, "mem:pymalloc=no")
+        chunks, ms = timing.split()
+        off = [l for l in log.splitlines() if "mallinfo2" in l]
+        print("| %d | %s | %.1f ms | %d of %d%s |" % (
+            n, chunks, float(ms), sum("libc_heap_bytes" in x for x in pts),
+            len(pts), "; turned off" if off else ""), flush=True)
 
 if __name__ == "__main__":
     main(sys.argv[1:])

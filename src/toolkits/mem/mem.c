@@ -163,7 +163,7 @@ typedef struct libc_heap {
 
 /* mallinfo2 walks the free chunks of every arena, with that arena's lock
  * held (threads that allocate meanwhile wait): about 0.15 us per free
- * chunk, 75 ms for half a million. */
+ * chunk, 65 ms for half a million. */
 static void read_libc(mem_state *st, libc_heap *lh, uint64_t t0)
 {
     libc_mallinfo2 mi = ((mallinfo2_fn)st->mallinfo2)();
@@ -469,7 +469,7 @@ static const loong_option_def options[] = {
     {"max_stacks", "10000", "alloc: distinct stacks kept (the rest as one "
                             "'[other stacks]')"},
     {"pymalloc", "yes", "pymalloc's arenas, pools and blocks and the free "
-                        "lists (walks the arenas, lock held: 2-10 ms per "
+                        "lists (walks the arenas, lock held: 1-10 ms per "
                         "GB; at most 1% of the time)"},
     {"libc", "yes", "glibc's heap (mallinfo2: walks its free chunks, "
                     "malloc's lock held; at most 1% of the time)"},
