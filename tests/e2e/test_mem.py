@@ -168,12 +168,24 @@ def minor(py):
     return tuple(int(x) for x in py.split("."))
 
 
+HEAP_RUNS = {}
+
+
 def heap_run(python, tmp_path, opts="", env=None, key="pymalloc_arenas"):
     """The points, and of those that have key: the first before the
-    tuples, the last once they are made, the last after the interning."""
-    marks = tmp_path / "marks"
-    d = profile(python, tmp_path, opts, [TARGET, "heap", marks], env=env)
-    m = [int(x) for x in marks.read_text().split()]
+    tuples, the last once they are made, the last after the interning.
+    One run per interpreter and options, shared by the tests that read it
+    (each run takes some seconds: its phases are long enough for the
+    costly figures)."""
+    run_key = (python, opts, None if env is None else tuple(sorted(
+        env.items())))
+    if run_key not in HEAP_RUNS:
+        marks = tmp_path / "marks"
+        d = profile(python, tmp_path, opts, [TARGET, "heap", marks],
+                    env=env)
+        HEAP_RUNS[run_key] = (d, [int(x) for x in
+                                  marks.read_text().split()])
+    d, m = HEAP_RUNS[run_key]
     pts = [(ts, f) for _, _, f, ts in points_of(d / "metrics.lp",
                                                "loong_mem")]
     # a tick reads its figures just after its time; the costly ones are
