@@ -29,6 +29,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOONG = os.path.join(ROOT, "build", "bin", "loong")
 TARGET = os.path.join(ROOT, "bench", "workloads", "toggle_target.py")
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from steady_cost import pythons  # noqa: E402
 
 SETS = {
     "sample": (["null", "sample100", "sample1000"],
@@ -38,15 +40,6 @@ SETS = {
 LABELS = {"null": "null (nothing switched)", "sample100": "sample 100 Hz",
           "sample1000": "sample 1000 Hz", "alloc": "-t mem:alloc=yes",
           "tracemalloc": "tracemalloc, 1 frame"}
-
-
-def pythons(wanted):
-    if wanted:
-        return [(p, p) for p in wanted]
-    out = subprocess.run([os.path.join(ROOT, "tools", "find-pythons")],
-                         capture_output=True, text=True).stdout
-    found = dict(line.split()[:2] for line in out.splitlines() if line)
-    return [(v, found[v]) for v in ("3.11", "3.12", "3.13") if v in found]
 
 
 def costs(py, kind, kernel, pairs, window, out):
