@@ -159,6 +159,7 @@ $(B)/include/%: include/%
 TEST_OBJS_test_report = $(B)/obj/cli/report_data.o $(B)/obj/cli/report_json.o \
                         $(B)/obj/cli/report_page.o $(REPORT_ASSETS_OBJ)
 TEST_OBJS_test_report_mem = $(B)/obj/cli/report_mem.o $(B)/obj/cli/report_json.o
+TEST_OBJS_test_alloc_thread = $(B)/obj/runtime/alloc_thread.o
 
 $(B)/tests/%: tests/unit/%.c $(COMMON_OBJS) $$(TEST_OBJS_$$*) $(HEADERS) \
               $(wildcard tests/unit/*.h src/cli/report.h)

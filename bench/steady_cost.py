@@ -45,11 +45,13 @@ COLUMNS = []
 
 
 def pythons(wanted):
-    if wanted:
-        return [(p, p) for p in wanted]
+    """(label, path) for each wanted version ("3.12", found with
+    tools/find-pythons) or path; by default 3.11 to 3.13."""
     out = subprocess.run([os.path.join(ROOT, "tools", "find-pythons")],
                          capture_output=True, text=True).stdout
     found = dict(line.split()[:2] for line in out.splitlines() if line)
+    if wanted:
+        return [(w, found.get(w, w)) for w in wanted]
     return [(v, found[v]) for v in ("3.11", "3.12", "3.13") if v in found]
 
 

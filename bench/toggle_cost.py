@@ -11,12 +11,14 @@ this resolves a few percent where whole runs cannot.
     python3 bench/toggle_cost.py alloc ...
 
 Sets: `sample` (sample mode at 100 and 1000 Hz, on recursion, methods and
-a 60-frame deep stack), `alloc` (-t mem:alloc=yes at the default 512 KiB
-mean, and tracemalloc with one frame, on the allocation kernel). Each set
+a 60-frame deep stack), `alloc` (-t mem alone: its gauges; -t
+mem:alloc=yes at the default 512 KiB mean; tracemalloc with one frame; on
+the allocation kernel). Each set
 also runs `null`: windows where nothing changes, the method's own noise.
 
 Cost = off throughput / on throughput - 1, median over the pairs, with the
-quartiles of the pairs in brackets. Not a test: a measurement."""
+quartiles of the pairs in brackets; throughput per second of wall time,
+and per second of the process's CPU time. Not a test: a measurement."""
 import argparse
 import json
 import os
@@ -35,19 +37,22 @@ from steady_cost import pythons  # noqa: E402
 SETS = {
     "sample": (["null", "sample100", "sample1000"],
                ["recursion", "methods", "deep"]),
-    "alloc": (["null", "alloc", "tracemalloc"], ["allocs"]),
+    "alloc": (["null", "gauges", "alloc", "tracemalloc"], ["allocs"]),
 }
 LABELS = {"null": "null (nothing switched)", "sample100": "sample 100 Hz",
-          "sample1000": "sample 1000 Hz", "alloc": "-t mem:alloc=yes",
+          "sample1000": "sample 1000 Hz", "gauges": "-t mem (gauges)",
+          "alloc": "-t mem:alloc=yes",
           "tracemalloc": "tracemalloc, 1 frame"}
 
 
 def costs(py, kind, kernel, pairs, window, out):
+    """The pairs' costs by wall time and by CPU time."""
     r = subprocess.run([LOONG, "run", "-o", out, "--", py, TARGET, kind,
                         kernel, str(pairs), str(window)],
                        capture_output=True, text=True, check=True)
     d = json.loads(r.stdout.strip().splitlines()[-1])
-    return [a / b - 1 for a, b in zip(d["off"], d["on"])]
+    return ([a / b - 1 for a, b in zip(d["off"], d["on"])],
+            [a / b - 1 for a, b in zip(d["off_cpu"], d["on_cpu"])])
 
 
 def cell(c):
@@ -69,19 +74,25 @@ def main():
     lines = ["### Switched on and off in one process, set %s: %s" % (
         a.set, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())), "",
         "Command: `python3 bench/toggle_cost.py %s`" % " ".join(sys.argv[1:]),
-        "", "| python | kernel | " + " | ".join(LABELS[k] for k in kinds) +
-        " |", "|---|---|" + "---:|" * len(kinds)]
+        "", "| python | kernel | clock | " +
+        " | ".join(LABELS[k] for k in kinds) + " |",
+        "|---|---|---|" + "---:|" * len(kinds)]
     for version, py in pythons(a.python):
         for kernel in kernels:
-            row = [cell(costs(py, k, kernel, a.pairs, a.window, out))
+            got = [costs(py, k, kernel, a.pairs, a.window, out)
                    for k in kinds]
-            lines.append("| %s | %s | %s |" % (version, kernel,
-                                               " | ".join(row)))
-            print(lines[-1], flush=True)
+            for i, clock in enumerate(("wall", "cpu")):
+                lines.append("| %s | %s | %s | %s |" % (
+                    version, kernel, clock,
+                    " | ".join(cell(g[i]) for g in got)))
+                print(lines[-1], flush=True)
     lines += ["", "Each cell: the program's slowdown while switched on "
               "(throughput of the off window over the on window next to "
               "it, minus 1), median over %d pairs of %g s windows "
-              "[first, third quartile]." % (a.pairs, a.window), ""]
+              "[first, third quartile]. Throughput per second of wall "
+              "time, and per second of the process's CPU time (all its "
+              "threads; time another VM held the CPU left out)."
+              % (a.pairs, a.window), ""]
     text = "\n".join(lines)
     print(text)
     if a.markdown:

@@ -7,10 +7,12 @@ scale of one window instead of one process.
     toggle_target.py KIND KERNEL PAIRS WINDOW_S
 
 KIND: null (nothing changes: the method's own noise), sample100,
-sample1000 (loong.load("function", mode="sample", hz=...)), alloc
-(loong.load("mem", alloc="yes")), tracemalloc (tracemalloc.start(1)).
-Prints one JSON line: the units done per second in each off and on
-window."""
+sample1000 (loong.load("function", mode="sample", hz=...)), gauges
+(loong.load("mem"): the memory gauges alone), alloc (loong.load("mem",
+alloc="yes")), tracemalloc (tracemalloc.start(1)).
+Prints one JSON line: the units done per second of wall time in each off
+and on window, and per second of the process's CPU time (off_cpu,
+on_cpu)."""
 import json
 import os
 import sys
@@ -38,24 +40,28 @@ def switch(kind, on):
     if kind == "tracemalloc":
         tracemalloc.start(1) if on else tracemalloc.stop()
         return
-    name = "mem" if kind == "alloc" else "function"
+    name = "mem" if kind in ("alloc", "gauges") else "function"
     if not on:
         loong.unload(name)
     elif kind == "alloc":
         loong.load("mem", alloc="yes")
+    elif kind == "gauges":
+        loong.load("mem")
     else:
         loong.load("function", mode="sample", hz=kind[len("sample"):])
 
 
 def window(unit, seconds):
+    """Units per second of wall time and per second of the process's CPU
+    time (which leaves out the time another VM held this CPU)."""
     end = time.monotonic() + SETTLE
     while time.monotonic() < end:
         unit()
-    n, t0 = 0, time.monotonic()
+    n, t0, c0 = 0, time.monotonic(), time.process_time()
     while time.monotonic() < t0 + seconds:
         unit()
         n += 1
-    return n / (time.monotonic() - t0)
+    return n / (time.monotonic() - t0), n / (time.process_time() - c0)
 
 
 def main():
@@ -73,7 +79,9 @@ def main():
                 switch(kind, False)
             else:
                 off.append(window(unit, seconds))
-    print(json.dumps({"off": off, "on": on}))
+    print(json.dumps({"off": [w for w, c in off], "on": [w for w, c in on],
+                      "off_cpu": [c for w, c in off],
+                      "on_cpu": [c for w, c in on]}))
 
 
 main()

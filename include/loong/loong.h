@@ -267,7 +267,9 @@ typedef struct loong_memory_stats {
     int64_t interned_strings;    /* entries of the interned-strings table:
                                     sys.getunicodeinternedsize(), 3.12+ */
     /* from the allocator wrappers while LOONG_CAP_ALLOCATIONS is held:
-     * blocks and bytes allocated since, per domain (frees not subtracted) */
+     * blocks and bytes allocated since, per domain (frees not subtracted);
+     * the raw domain's include the big blocks the mem and object
+     * allocators take from it */
     int64_t domain_allocs[3];
     int64_t domain_alloc_bytes[3];
     /* 1.3: frees of blocks through each domain since then (of any block,

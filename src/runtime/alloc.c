@@ -14,19 +14,20 @@
  * produces a FREED event. Frees of other blocks, including blocks allocated
  * before the wrapping, pass through after one filter load.
  *
- * Costs of an unsampled allocation: two relaxed counter additions, one
- * thread-local subtraction. Of a free: a counter addition, a load of the
- * set's size, and when the set is not empty, one bit of a 16 KiB filter.
+ * Costs of an unsampled small allocation: a few instructions on the
+ * thread's own state (the countdown, two counters) and a tail call; of a
+ * free: a counter, one bit of a 16 KiB filter, a tail call. The counters
+ * are per thread (alloc_thread.c), summed when read.
  *
  * Threads: raw-domain calls may come without the interpreter lock. The
  * stack is read only with the lock (0 frames otherwise). A per-thread flag
  * keeps allocations made while sampling (code identities) from sampling
- * again. The thread-local data is a few bytes (the runtime is dlopened, its
- * static TLS room is small).
+ * again.
  */
 #include "rt.h"
 #include "pycompat.h"
 #include "runtime/alloc_stack.h"
+#include "runtime/alloc_thread.h"
 
 #include <math.h>
 #include <sched.h>
@@ -36,33 +37,22 @@
 
 #define DEFAULT_MEAN (512u * 1024u)
 #define MAX_FRAMES 128
-#define FILTER_BITS 17 /* a 16 KiB bitmap: stays in cache */
+#define FILTER_BITS 17 /* a 16 KiB bitmap */
 #define SET_MAX (1u << 22)
 
-/* ---- per thread --------------------------------------------------------- */
-
-typedef struct alloc_tls {
-    int64_t left;     /* bytes until the next sample */
-    uint64_t rng;     /* xorshift64* state; 0 until seeded */
-    uint8_t busy;     /* 1: reading the stack, 2: dispatching */
-    uint8_t nest;     /* inside a mem/obj allocator: its raw calls (pymalloc
-                         takes big blocks from the raw domain) are its own */
-} alloc_tls;
-
-static _Thread_local alloc_tls tl __attribute__((tls_model("initial-exec")));
+#define tl rt_alloc_tl /* alloc_thread.h */
 
 /* ---- shared state ------------------------------------------------------ */
 
 typedef struct wrap_ctx {
     PyMemAllocatorEx orig;
-    int domain;
 } wrap_ctx;
 
 static wrap_ctx wctx[3];
 static int wrapped[3];        /* our wrapper is in the domain's chain */
 static atomic_int sampling;   /* toolkits want events */
 static _Atomic uint64_t mean_bytes = DEFAULT_MEAN;
-static _Atomic int64_t n_allocs[3], n_bytes[3], n_frees[3];
+static int64_t base[3][3]; /* the counts when wrapping began */
 static _Atomic uint64_t dropped; /* samples the set had no room for */
 
 /* the toolkits to tell, published as a whole; in-flight dispatches are
@@ -80,21 +70,27 @@ static atomic_int inflight;
 
 static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
 /* per hash bucket, whether a sampled block may be in it (read by every
- * free, lock-free), and how many are (under set_lock) */
-static _Atomic uint64_t *filter;
+ * free, lock-free: static, so its address is a constant), and how many
+ * are (under set_lock) */
+static _Atomic uint64_t filter[(1u << FILTER_BITS) / 64];
 static uint16_t *fcount;
 static uintptr_t *tab;           /* 0 empty, 1 removed, else an address */
 static size_t tcap, tused, ttomb;
-static atomic_size_t set_n;
 
 static inline uint64_t addr_hash(uintptr_t a)
 {
     return (uint64_t)(a >> 4) * 0x9E3779B97F4A7C15ull;
 }
 
+/* The filter keeps locality: the blocks of one 1 KiB stretch share a
+ * word, those of 8 KiB a cache line, so the frees of a pool's blocks read
+ * one line that is already in cache, not a random one of 256 each. The
+ * higher address bits are folded in so 2 MiB regions do not all alias. */
 static inline size_t fslot(uintptr_t a)
 {
-    return (size_t)(addr_hash(a) >> (64 - FILTER_BITS));
+    return (size_t)(((a >> 4) ^ (a >> (4 + FILTER_BITS)) ^
+                     (a >> (4 + 2 * FILTER_BITS))) &
+                    ((1u << FILTER_BITS) - 1));
 }
 
 static int tab_resize(size_t ncap)
@@ -121,7 +117,7 @@ static int set_insert(uintptr_t a)
 {
     int ok = 0;
     pthread_mutex_lock(&set_lock);
-    if (filter && tused < SET_MAX) {
+    if (fcount && tused < SET_MAX) {
         if ((tused + ttomb + 1) * 2 > tcap) {
             size_t ncap = tcap ? tcap : 1024;
             while ((tused + 1) * 4 > ncap)
@@ -141,7 +137,6 @@ static int set_insert(uintptr_t a)
             if (fcount[f] != 0xffff && fcount[f]++ == 0) /* 0xffff sticks */
                 atomic_fetch_or_explicit(&filter[f / 64], 1ull << (f % 64),
                                          memory_order_relaxed);
-            atomic_store(&set_n, tused);
         }
         ok = 1;
     }
@@ -154,9 +149,8 @@ out:
 static inline int set_maybe(uintptr_t a)
 {
     size_t f = fslot(a);
-    return filter && (atomic_load_explicit(&filter[f / 64],
-                                           memory_order_relaxed) &
-                      (1ull << (f % 64)));
+    return (atomic_load_explicit(&filter[f / 64], memory_order_relaxed) >>
+            (f % 64)) & 1;
 }
 
 /* Whether a was sampled; removed if so. */
@@ -177,7 +171,6 @@ static int set_remove(uintptr_t a)
                     atomic_fetch_and_explicit(&filter[f / 64],
                                               ~(1ull << (f % 64)),
                                               memory_order_relaxed);
-                atomic_store(&set_n, tused);
                 break;
             }
         }
@@ -192,8 +185,7 @@ static void set_clear(void)
     free(tab);
     tab = NULL;
     tcap = tused = ttomb = 0;
-    atomic_store(&set_n, 0);
-    if (filter) {
+    if (fcount) {
         for (size_t i = 0; i < (1u << FILTER_BITS) / 64; i++)
             atomic_store_explicit(&filter[i], 0, memory_order_relaxed);
         memset(fcount, 0, (1u << FILTER_BITS) * sizeof *fcount);
@@ -308,117 +300,175 @@ static void sample(int domain, void *p, size_t n)
     tl.busy = 0;
 }
 
-static inline void note_alloc(int domain, void *p, size_t n)
+/* After a block of n bytes came back at p: the countdown, and a sample
+ * when it crosses zero. */
+static void count_down(int domain, void *p, size_t n)
 {
-    /* a load and a store, not a locked add: the mem and object domains
-     * are serialised by the interpreter lock; raw-domain calls without it
-     * may lose a count now and then */
-    atomic_store_explicit(&n_allocs[domain],
-                          atomic_load_explicit(&n_allocs[domain],
-                                               memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-    atomic_store_explicit(&n_bytes[domain],
-                          atomic_load_explicit(&n_bytes[domain],
-                                               memory_order_relaxed) +
-                              (int64_t)n,
-                          memory_order_relaxed);
-    if (!atomic_load_explicit(&sampling, memory_order_relaxed))
-        return;
     tl.left -= (int64_t)n;
-    if (__builtin_expect(tl.left <= 0, 0)) {
-        if (!tl.rng) { /* this thread's first: draw, sample nothing */
-            tl.left = next_gap();
-            return;
-        }
-        sample(domain, p, n);
+    if (tl.left > 0)
+        return;
+    if (!tl.rng) { /* this thread's first: draw, sample nothing */
+        tl.left = next_gap();
+        return;
     }
+    sample(domain, p, n);
 }
 
-/* A load and a store, as in note_alloc. */
-static inline void note_free(int domain)
+/* A FREED event if p was sampled: before the block is really freed, so
+ * its address cannot be handed out (and sampled) again before that. */
+static inline void sampled_free(int domain, void *p)
 {
-    atomic_store_explicit(&n_frees[domain],
-                          atomic_load_explicit(&n_frees[domain],
-                                               memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-}
-
-static inline int sampled_free(int domain, void *p)
-{
-    if (!p || !atomic_load_explicit(&set_n, memory_order_relaxed) ||
-        !set_maybe((uintptr_t)p))
-        return 0;
-    if (!set_remove((uintptr_t)p))
-        return 0;
-    freed(domain, p);
-    return 1;
+    if (p && set_maybe((uintptr_t)p) && set_remove((uintptr_t)p))
+        freed(domain, p);
 }
 
 /* ---- the wrappers -------------------------------------------------------- */
 
-/* The raw domain's calls made by the mem and object allocators themselves
- * (pymalloc's big blocks and arenas) are not the program's: only the
- * outer call counts (tl.nest). */
-static void *w_malloc(void *ctx, size_t n)
+/* The fast paths are the common case of a small block, on a listed thread,
+ * not crossing the countdown: count in the thread's own counters and go
+ * on to the wrapped allocator as a tail call. Up to FAST_MAX bytes an
+ * allocation can only fail when memory is exhausted, so counting before
+ * the call is exact. Everything else takes the slow path.
+ *
+ * The mem and object allocators take big blocks from the raw domain
+ * (pymalloc, above 512 bytes): the slow path marks those calls (tl.nest)
+ * so they count as raw traffic but never sample the same block twice. A
+ * free is not marked, so the raw domain's counts include the big blocks
+ * of the other two, on both sides. */
+#define FAST_MAX 512
+
+enum { OP_MALLOC, OP_CALLOC, OP_REALLOC };
+
+static __attribute__((noinline)) void *slow_alloc(int d, int op, void *p,
+                                                  size_t a, size_t b)
 {
-    wrap_ctx *w = ctx;
-    if (w->domain == 0 && tl.nest)
-        return w->orig.malloc(w->orig.ctx, n);
-    tl.nest++;
-    void *p = w->orig.malloc(w->orig.ctx, n);
-    tl.nest--;
-    if (p)
-        note_alloc(w->domain, p, n);
-    return p;
+    const PyMemAllocatorEx *o = &wctx[d].orig;
+    if (!tl.listed)
+        alloc_thread_list(&tl); /* on failure, again next time */
+    int nested = d == 0 && tl.nest;
+    size_t n = op == OP_CALLOC ? a * b : a; /* the caller checked overflow */
+    if (op == OP_REALLOC)
+        sampled_free(d, p);
+    tl.nest += d != 0;
+    void *q = op == OP_MALLOC   ? o->malloc(o->ctx, a)
+              : op == OP_CALLOC ? o->calloc(o->ctx, a, b)
+                                : o->realloc(o->ctx, p, a);
+    tl.nest -= d != 0;
+    if (!q)
+        return q;
+    if (op == OP_REALLOC && p)
+        alloc_count(&tl, d, ALLOC_FREES, 1);
+    alloc_count(&tl, d, ALLOC_N, 1);
+    alloc_count(&tl, d, ALLOC_BYTES, (int64_t)n);
+    if (!nested)
+        count_down(d, q, n);
+    return q;
 }
 
-static void *w_calloc(void *ctx, size_t nelem, size_t elsize)
+static __attribute__((noinline)) void slow_free(int d, void *p)
 {
-    wrap_ctx *w = ctx;
-    if (w->domain == 0 && tl.nest)
-        return w->orig.calloc(w->orig.ctx, nelem, elsize);
-    tl.nest++;
-    void *p = w->orig.calloc(w->orig.ctx, nelem, elsize);
-    tl.nest--;
-    if (p)
-        note_alloc(w->domain, p, nelem * elsize);
-    return p;
+    if (!tl.listed)
+        alloc_thread_list(&tl); /* on failure, again next time */
+    if (p) {
+        alloc_count(&tl, d, ALLOC_FREES, 1);
+        sampled_free(d, p);
+    }
+    wctx[d].orig.free(wctx[d].orig.ctx, p);
 }
 
-/* A sampled block's FREED comes before the block is really freed, so its
- * address cannot be handed out (and sampled) again before that. If the
- * realloc then fails, the block lives on unsampled. */
-static void *w_realloc(void *ctx, void *p, size_t n)
+static inline __attribute__((always_inline)) int fast_ok(int d, size_t n)
 {
-    wrap_ctx *w = ctx;
-    if (w->domain == 0 && tl.nest)
-        return w->orig.realloc(w->orig.ctx, p, n);
-    sampled_free(w->domain, p);
-    tl.nest++;
-    void *q = w->orig.realloc(w->orig.ctx, p, n);
-    tl.nest--;
+    return n <= FAST_MAX && tl.left > (int64_t)n && (d != 0 || !tl.nest);
+}
+
+static inline __attribute__((always_inline)) void *
+do_malloc(int d, size_t n)
+{
+    if (!fast_ok(d, n))
+        return slow_alloc(d, OP_MALLOC, NULL, n, 0);
+    tl.left -= (int64_t)n;
+    alloc_count(&tl, d, ALLOC_N, 1);
+    alloc_count(&tl, d, ALLOC_BYTES, (int64_t)n);
+    return wctx[d].orig.malloc(wctx[d].orig.ctx, n);
+}
+
+static inline __attribute__((always_inline)) void *
+do_calloc(int d, size_t nelem, size_t elsize)
+{
+    size_t n;
+    if (__builtin_mul_overflow(nelem, elsize, &n))
+        return wctx[d].orig.calloc(wctx[d].orig.ctx, nelem, elsize);
+    if (!fast_ok(d, n))
+        return slow_alloc(d, OP_CALLOC, NULL, nelem, elsize);
+    tl.left -= (int64_t)n;
+    alloc_count(&tl, d, ALLOC_N, 1);
+    alloc_count(&tl, d, ALLOC_BYTES, (int64_t)n);
+    return wctx[d].orig.calloc(wctx[d].orig.ctx, nelem, elsize);
+}
+
+/* A thread is listed by its first allocation: one that only ever frees
+ * (rare: every Python thread allocates) counts its frees unsummed. */
+static inline __attribute__((always_inline)) void do_free(int d, void *p)
+{
+    if (!p || set_maybe((uintptr_t)p)) {
+        slow_free(d, p);
+        return;
+    }
+    alloc_count(&tl, d, ALLOC_FREES, 1);
+    wctx[d].orig.free(wctx[d].orig.ctx, p);
+}
+
+/* A block that may have been sampled takes the slow path. The call is not
+ * a tail call: it is marked, as in slow_alloc. */
+static inline __attribute__((always_inline)) void *
+do_realloc(int d, void *p, size_t n)
+{
+    if (!fast_ok(d, n) || (p && set_maybe((uintptr_t)p)))
+        return slow_alloc(d, OP_REALLOC, p, n, 0);
+    tl.nest += d != 0;
+    void *q = wctx[d].orig.realloc(wctx[d].orig.ctx, p, n);
+    tl.nest -= d != 0;
     if (q) {
+        tl.left -= (int64_t)n;
         if (p)
-            note_free(w->domain);
-        note_alloc(w->domain, q, n);
+            alloc_count(&tl, d, ALLOC_FREES, 1);
+        alloc_count(&tl, d, ALLOC_N, 1);
+        alloc_count(&tl, d, ALLOC_BYTES, (int64_t)n);
     }
     return q;
 }
 
-static void w_free(void *ctx, void *p)
-{
-    wrap_ctx *w = ctx;
-    if (w->domain == 0 && tl.nest) {
-        w->orig.free(w->orig.ctx, p);
-        return;
+/* One set per domain, so the domain is a constant in each. */
+#define WRAPPERS(D)                                                        \
+    static void *w_malloc_##D(void *ctx, size_t n)                         \
+    {                                                                      \
+        (void)ctx;                                                         \
+        return do_malloc(D, n);                                            \
+    }                                                                      \
+    static void *w_calloc_##D(void *ctx, size_t nelem, size_t elsize)      \
+    {                                                                      \
+        (void)ctx;                                                         \
+        return do_calloc(D, nelem, elsize);                                \
+    }                                                                      \
+    static void *w_realloc_##D(void *ctx, void *p, size_t n)               \
+    {                                                                      \
+        (void)ctx;                                                         \
+        return do_realloc(D, p, n);                                        \
+    }                                                                      \
+    static void w_free_##D(void *ctx, void *p)                             \
+    {                                                                      \
+        (void)ctx;                                                         \
+        do_free(D, p);                                                     \
     }
-    if (p)
-        note_free(w->domain);
-    sampled_free(w->domain, p);
-    tl.nest++;
-    w->orig.free(w->orig.ctx, p);
-    tl.nest--;
-}
+WRAPPERS(0)
+WRAPPERS(1)
+WRAPPERS(2)
+
+static const PyMemAllocatorEx wrappers[3] = {
+    {&wctx[0], w_malloc_0, w_calloc_0, w_realloc_0, w_free_0},
+    {&wctx[1], w_malloc_1, w_calloc_1, w_realloc_1, w_free_1},
+    {&wctx[2], w_malloc_2, w_calloc_2, w_realloc_2, w_free_2},
+};
 
 /* ---- installing ---------------------------------------------------------- */
 
@@ -427,7 +477,7 @@ static const PyMemAllocatorDomain domains[3] = {
 
 static int is_ours(const PyMemAllocatorEx *a, int d)
 {
-    return a->ctx == &wctx[d] && a->malloc == w_malloc;
+    return a->ctx == &wctx[d] && a->malloc == wrappers[d].malloc;
 }
 
 static void wait_inflight(void)
@@ -473,35 +523,27 @@ int rt_alloc_update(uint32_t caps)
     if (on) {
         static int once;
         if (!once) {
+            if (alloc_thread_init() < 0)
+                return LOONG_ENOMEM;
             once = 1;
             pthread_atfork(fork_prepare, fork_release, fork_release);
         }
-        if (!filter) {
-            fcount = calloc(1u << FILTER_BITS, sizeof *fcount);
-            _Atomic uint64_t *fb = calloc((1u << FILTER_BITS) / 64,
-                                          sizeof *fb);
-            if (!fcount || !fb) {
-                free(fcount);
-                free(fb);
-                fcount = NULL;
+        if (!fcount) {
+            uint16_t *fc = calloc(1u << FILTER_BITS, sizeof *fc);
+            if (!fc)
                 return LOONG_ENOMEM;
-            }
-            filter = fb;
+            pthread_mutex_lock(&set_lock);
+            fcount = fc;
+            pthread_mutex_unlock(&set_lock);
         }
         atomic_store(&mean_bytes, mean);
         if (!atomic_load(&sampling))
-            for (int d = 0; d < 3; d++) {
-                atomic_store(&n_allocs[d], 0);
-                atomic_store(&n_bytes[d], 0);
-                atomic_store(&n_frees[d], 0);
-            }
+            alloc_thread_sum(base);
         for (int d = 0; d < 3; d++) {
             if (wrapped[d])
                 continue;
             PyMem_GetAllocator(domains[d], &wctx[d].orig);
-            wctx[d].domain = d;
-            PyMemAllocatorEx a = {&wctx[d], w_malloc, w_calloc, w_realloc,
-                                  w_free};
+            PyMemAllocatorEx a = wrappers[d];
             PyMem_SetAllocator(domains[d], &a);
             wrapped[d] = 1;
         }
@@ -539,14 +581,14 @@ int rt_alloc_update(uint32_t caps)
 
 void rt_alloc_totals(int64_t allocs[3], int64_t bytes[3], int64_t frees[3])
 {
+    int64_t now[3][3];
     int on = atomic_load(&sampling);
+    if (on)
+        alloc_thread_sum(now);
     for (int d = 0; d < 3; d++) {
-        allocs[d] = on ? atomic_load_explicit(&n_allocs[d],
-                                              memory_order_relaxed) : -1;
-        bytes[d] = on ? atomic_load_explicit(&n_bytes[d],
-                                             memory_order_relaxed) : -1;
-        frees[d] = on ? atomic_load_explicit(&n_frees[d],
-                                             memory_order_relaxed) : -1;
+        allocs[d] = on ? now[d][ALLOC_N] - base[d][ALLOC_N] : -1;
+        bytes[d] = on ? now[d][ALLOC_BYTES] - base[d][ALLOC_BYTES] : -1;
+        frees[d] = on ? now[d][ALLOC_FREES] - base[d][ALLOC_FREES] : -1;
     }
 }
 
