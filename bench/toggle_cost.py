@@ -11,9 +11,10 @@ this resolves a few percent where whole runs cannot.
     python3 bench/toggle_cost.py alloc ...
 
 Sets: `sample` (sample mode at 100 and 1000 Hz, on recursion, methods and
-a 60-frame deep stack), `alloc` (-t mem alone: its gauges; -t
-mem:alloc=yes at the default 512 KiB mean; tracemalloc with one frame; on
-the allocation kernel). Each set
+a 60-frame deep stack), `alloc` (on the allocation kernel: -t mem alone,
+its gauges; allocation sampling alone, at the default 512 KiB mean, as
+-t mem:alloc=yes in the on windows and -t mem in the off ones; -t
+mem:alloc=yes against nothing; tracemalloc with one frame). Each set
 also runs `null`: windows where nothing changes, the method's own noise.
 
 Cost = off throughput / on throughput - 1, median over the pairs, with the
@@ -37,11 +38,12 @@ from steady_cost import pythons  # noqa: E402
 SETS = {
     "sample": (["null", "sample100", "sample1000"],
                ["recursion", "methods", "deep"]),
-    "alloc": (["null", "gauges", "alloc", "tracemalloc"], ["allocs"]),
+    "alloc": (["null", "gauges", "sampling", "alloc", "tracemalloc"],
+              ["allocs"]),
 }
 LABELS = {"null": "null (nothing switched)", "sample100": "sample 100 Hz",
           "sample1000": "sample 1000 Hz", "gauges": "-t mem (gauges)",
-          "alloc": "-t mem:alloc=yes",
+          "sampling": "alloc=yes over -t mem", "alloc": "-t mem:alloc=yes",
           "tracemalloc": "tracemalloc, 1 frame"}
 
 

@@ -9,7 +9,9 @@ scale of one window instead of one process.
 KIND: null (nothing changes: the method's own noise), sample100,
 sample1000 (loong.load("function", mode="sample", hz=...)), gauges
 (loong.load("mem"): the memory gauges alone), alloc (loong.load("mem",
-alloc="yes")), tracemalloc (tracemalloc.start(1)).
+alloc="yes")), sampling (mem loaded throughout, reloaded with alloc="yes"
+for the on windows: allocation sampling's own cost), tracemalloc
+(tracemalloc.start(1)).
 Prints one JSON line: the units done per second of wall time in each off
 and on window, and per second of the process's CPU time (off_cpu,
 on_cpu)."""
@@ -40,8 +42,11 @@ def switch(kind, on):
     if kind == "tracemalloc":
         tracemalloc.start(1) if on else tracemalloc.stop()
         return
-    name = "mem" if kind in ("alloc", "gauges") else "function"
-    if not on:
+    name = "mem" if kind in ("alloc", "gauges", "sampling") else "function"
+    if kind == "sampling":  # mem stays loaded: only alloc= changes
+        loong.unload("mem")
+        loong.load("mem", alloc="yes") if on else loong.load("mem")
+    elif not on:
         loong.unload(name)
     elif kind == "alloc":
         loong.load("mem", alloc="yes")
@@ -68,6 +73,8 @@ def main():
     kind, kernel = sys.argv[1], sys.argv[2]
     pairs, seconds = int(sys.argv[3]), float(sys.argv[4])
     unit = UNITS[kernel]
+    if kind == "sampling":
+        loong.load("mem")
     window(unit, 0.5)  # warm-up
     off, on = [], []
     for i in range(pairs):
