@@ -50,7 +50,7 @@ COMMON_OBJS := $(COMMON_SRCS:src/%.c=$(B)/obj/%.o)
 CLI_SRCS := $(wildcard src/cli/*.c)
 CLI_OBJS := $(CLI_SRCS:src/%.c=$(B)/obj/%.o)
 RUNTIME_SRCS := $(wildcard src/runtime/*.c)
-TOOLKITS := $(notdir $(wildcard src/toolkits/*))
+TOOLKITS := $(filter-out shared,$(notdir $(wildcard src/toolkits/*)))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 PY_FILES := $(wildcard python/loong/*.py) python/sitecustomize.py
@@ -112,10 +112,13 @@ TOOLKIT_LIBS_function = -lz
 TOOLKIT_LIBS_mem = -ldl
 
 toolkits: $(TOOLKITS:%=$(LIBDIR)/toolkits/%.so)
-$(LIBDIR)/toolkits/%.so: $(HEADERS) $$(wildcard src/toolkits/$$*/*.c src/toolkits/$$*/*.h)
+# src/toolkits/shared: text output helpers linked into each bundled one
+TOOLKIT_SHARED := $(wildcard src/toolkits/shared/*.c src/toolkits/shared/*.h)
+$(LIBDIR)/toolkits/%.so: $(HEADERS) $(TOOLKIT_SHARED) \
+                         $$(wildcard src/toolkits/$$*/*.c src/toolkits/$$*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(OPT) $(SAN_FLAGS) -fPIC -fvisibility=hidden \
-	    -pthread -Iinclude $(CFLAGS) -shared -o $@ \
+	    -pthread -Iinclude -Isrc/toolkits $(CFLAGS) -shared -o $@ \
 	    $(filter %.c,$^) $(LDFLAGS_ALL) $(TOOLKIT_LIBS_$*)
 
 # ---- runtime: one build per CPython minor -------------------------------
@@ -267,11 +270,13 @@ $(A64)/bin/loong: $(A64_CLI_OBJS)
 	@mkdir -p $(dir $@)
 	$(AARCH64_CC) -pthread -o $@ $^ -ldl -lm
 # Toolkits as they are built: without Python's (or loong's src/) include
-# path. zlib.h is taken from the build machine's /usr/include (Debian's is
+# path, with src/toolkits for their shared helpers. zlib.h is taken from the build machine's /usr/include (Debian's is
 # the same for every architecture) when the cross sysroot has none.
-$(A64)/toolkits/%.o: src/toolkits/%.c $(HEADERS) $$(wildcard $$(dir $$<)*.h)
+$(A64)/toolkits/%.o: src/toolkits/%.c $(HEADERS) $(TOOLKIT_SHARED) \
+                     $$(wildcard $$(dir $$<)*.h)
 	@mkdir -p $(dir $@)
-	$(AARCH64_CC) $(A64_CFLAGS) -idirafter /usr/include -c $< -o $@
+	$(AARCH64_CC) $(A64_CFLAGS) -Isrc/toolkits -idirafter /usr/include \
+	    -c $< -o $@
 
 cross-check-aarch64: $(A64)/bin/loong $(A64_TK_OBJS)
 	@echo "aarch64: loong linked ($(A64)/bin/loong), toolkits compiled;" \

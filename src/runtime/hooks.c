@@ -99,6 +99,11 @@ static void dispatch_exception(int kind, PyCodeObject *co, int offset,
 
 /* ---- gc -------------------------------------------------------------- */
 
+/* The info dict's keys, made once: a collection can come every few
+ * hundred allocations, and a key made from a C string per lookup would
+ * allocate and hash each time. */
+static PyObject *gc_keys[3];
+
 static PyObject *gc_callback(PyObject *self, PyObject *const *args,
                              Py_ssize_t nargs)
 {
@@ -112,14 +117,14 @@ static PyObject *gc_callback(PyObject *self, PyObject *const *args,
                                                  : NULL;
     ev.kind = phase && !strcmp(phase, "start") ? LOONG_GC_START
                                                 : LOONG_GC_END;
-    if (PyDict_Check(args[1])) {
+    if (PyDict_Check(args[1]) && gc_keys[2]) {
         PyObject *v;
-        if ((v = PyDict_GetItemString(args[1], "generation")))
+        if ((v = PyDict_GetItem(args[1], gc_keys[0])))
             ev.generation = (int)PyLong_AsLong(v);
         if (ev.kind == LOONG_GC_END) {
-            if ((v = PyDict_GetItemString(args[1], "collected")))
+            if ((v = PyDict_GetItem(args[1], gc_keys[1])))
                 ev.collected = PyLong_AsLongLong(v);
-            if ((v = PyDict_GetItemString(args[1], "uncollectable")))
+            if ((v = PyDict_GetItem(args[1], gc_keys[2])))
                 ev.uncollectable = PyLong_AsLongLong(v);
         }
     }
@@ -145,6 +150,14 @@ static int gc_hook(int on)
     int rc = -1;
     if (!cbs || !PyList_Check(cbs))
         goto out;
+    if (on && !gc_keys[2]) {
+        static const char *const names[3] = {"generation", "collected",
+                                             "uncollectable"};
+        for (int i = 0; i < 3; i++)
+            if (!gc_keys[i] &&
+                !(gc_keys[i] = PyUnicode_InternFromString(names[i])))
+                goto out;
+    }
     if (on && !gc_func) {
         gc_func = PyCFunction_New(&gc_def, NULL);
         if (gc_func && PyList_Append(cbs, gc_func) == 0)

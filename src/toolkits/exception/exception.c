@@ -14,6 +14,8 @@
  */
 #include <loong/loong.h>
 
+#include "shared/tk_text.h"
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,21 +213,6 @@ static int wanted(const ex_state *st, const entry *e)
            atomic_load(&e->uncaught); /* uncaught: always */
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 /* exceptions.jsonl: one JSON object per distinct exception, most frequent
  * first is not needed: in order of first sight. */
 static int write_log(ex_state *st)
@@ -241,9 +228,9 @@ static int write_log(ex_state *st)
         if (!wanted(st, e))
             continue;
         fputs("{\"type\": ", f);
-        json_str(f, e->type_name);
+        tk_json_str(f, e->type_name);
         fputs(", \"message\": ", f);
-        json_str(f, e->message);
+        tk_json_str(f, e->message);
         fprintf(f, ", \"raised\": %llu, \"handled\": %llu, \"uncaught\": %llu",
                 (unsigned long long)atomic_load(&e->raised),
                 (unsigned long long)atomic_load(&e->handled),
@@ -258,11 +245,11 @@ static int write_log(ex_state *st)
             if (st->api->code_info(e->frames[k], &ci) < 0)
                 ci = (loong_code_info){"?", "", "?", 0, 0};
             fputs(k ? ", {\"function\": " : "{\"function\": ", f);
-            json_str(f, ci.qualname);
+            tk_json_str(f, ci.qualname);
             fputs(", \"module\": ", f);
-            json_str(f, ci.module);
+            tk_json_str(f, ci.module);
             fputs(", \"file\": ", f);
-            json_str(f, ci.filename);
+            tk_json_str(f, ci.filename);
             fprintf(f, ", \"first_line\": %d}", ci.first_line);
         }
         fputs("]}\n", f);

@@ -20,6 +20,8 @@
 
 #include <loong/loong.h>
 
+#include "shared/tk_text.h"
+
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -111,15 +113,8 @@ typedef struct fn_idmap {
 uint32_t fn_idmap_get(fn_idmap *m, loong_code_id code, int *fresh);
 void fn_idmap_free(fn_idmap *m);
 
-/* A growable byte buffer; after a failed allocation oom is set and writes
- * are ignored, so callers check once at the end. */
-typedef struct fn_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} fn_buf;
-
-void fn_put(fn_buf *b, const void *s, size_t n);
+/* A growable byte buffer (shared/tk_text.h). */
+typedef tk_buf fn_buf;
 
 /* trace.c */
 void fn_on_call(void *state, const loong_call_event *ev);

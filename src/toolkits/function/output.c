@@ -8,93 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- text into an fn_buf ----------------------------------------------- */
-
 typedef fn_buf buf;
-
-void fn_put(fn_buf *b, const void *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t c = b->cap ? b->cap : 4096;
-        while (c < b->len + n + 1)
-            c *= 2;
-        char *np = realloc(b->p, c);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = c;
-    }
-    if (n) /* s may be NULL when n is 0 */
-        memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void put(buf *b, const char *s, size_t n)
-{
-    fn_put(b, s, n);
-}
-
-static void puts_(buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-static void putf(buf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-/* A frame name for collapsed stacks: no ';' and no newline inside. */
-static void put_frame(buf *b, const loong_code_info *ci)
-{
-    char name[1024];
-    int n = snprintf(name, sizeof name, "%s (%s:%d)", ci->qualname,
-                     ci->filename, ci->first_line);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof name)
-        n = sizeof name - 1;
-    for (int i = 0; i < n; i++)
-        if (name[i] == ';' || name[i] == '\n' || name[i] == '\r')
-            name[i] = ':';
-    put(b, name, (size_t)n);
-}
 
 /* A TSV field: tabs and line breaks become spaces. */
 static void put_field(buf *b, const char *s)
 {
     for (; *s; s++) {
         char c = *s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s;
-        put(b, &c, 1);
+        tk_put(b, &c, 1);
     }
-}
-
-static void put_json_str(buf *b, const char *s)
-{
-    put(b, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            put(b, e, 2);
-        } else if (c < 0x20) {
-            putf(b, "\\u%04x", c);
-        } else {
-            put(b, (const char *)&c, 1);
-        }
-    }
-    put(b, "\"", 1);
 }
 
 /* ---- points ------------------------------------------------------------ */
@@ -221,20 +143,20 @@ int fn_write_table(fn_state *st)
     size_t n = collect_rows(st, &rows, 0);
     if (!rows)
         return LOONG_ENOMEM;
-    puts_(&b, fn_count_name(st));
-    puts_(&b, "\ttotal_us\tself_us\tmax_us\tfunction\tmodule\tfile\tline\n");
+    tk_puts(&b, fn_count_name(st));
+    tk_puts(&b, "\ttotal_us\tself_us\tmax_us\tfunction\tmodule\tfile\tline\n");
     for (size_t i = 0; i < n; i++) {
         loong_code_info ci;
         if (st->api->code_info(rows[i].code, &ci) < 0)
             continue;
-        putf(&b, "%llu\t%.3f\t%.3f\t%.3f\t", (unsigned long long)rows[i].calls,
+        tk_putf(&b, "%llu\t%.3f\t%.3f\t%.3f\t", (unsigned long long)rows[i].calls,
              rows[i].total / 1e3, rows[i].self / 1e3, rows[i].max / 1e3);
         put_field(&b, ci.qualname);
-        put(&b, "\t", 1);
+        tk_put(&b, "\t", 1);
         put_field(&b, ci.module);
-        put(&b, "\t", 1);
+        tk_put(&b, "\t", 1);
         put_field(&b, ci.filename);
-        putf(&b, "\t%d\n", ci.first_line);
+        tk_putf(&b, "\t%d\n", ci.first_line);
     }
     int rc = b.oom ? LOONG_ENOMEM
                    : st->api->write_file(st->tk, "function.tsv", b.p, b.len);
@@ -287,13 +209,13 @@ int fn_write_collapsed(fn_state *st)
         for (int k = 0; k < len; k++) {
             loong_code_info ci;
             if (k)
-                put(&b, ";", 1);
+                tk_put(&b, ";", 1);
             if (st->api->code_info(path[k], &ci) == 0)
-                put_frame(&b, &ci);
+                tk_put_frame(&b, &ci);
             else
-                put(&b, "?", 1);
+                tk_put(&b, "?", 1);
         }
-        putf(&b, " %llu\n", (unsigned long long)self_us);
+        tk_putf(&b, " %llu\n", (unsigned long long)self_us);
     }
     int rc = b.oom ? LOONG_ENOMEM
                    : st->api->write_file(st->tk, "function.collapsed",
@@ -311,7 +233,7 @@ int fn_write_speedscope(fn_state *st)
     fn_idmap frames = {0};
     loong_code_id path[FN_MAX_DEPTH];
     uint64_t sum = 0;
-    puts_(&b, "{\"$schema\": \"https://www.speedscope.app/file-format-schema"
+    tk_puts(&b, "{\"$schema\": \"https://www.speedscope.app/file-format-schema"
               ".json\",\n \"exporter\": \"loong function\",\n"
               " \"shared\": {\"frames\": [");
     int first_sample = 1;
@@ -320,7 +242,7 @@ int fn_write_speedscope(fn_state *st)
         if (!self_us)
             continue;
         int len = path_of(st, i, path, FN_MAX_DEPTH);
-        puts_(&samples, first_sample ? "[" : ", [");
+        tk_puts(&samples, first_sample ? "[" : ", [");
         for (int k = 0; k < len; k++) {
             int fresh;
             uint32_t fi = fn_idmap_get(&frames, path[k], &fresh);
@@ -332,31 +254,31 @@ int fn_write_speedscope(fn_state *st)
                 loong_code_info ci;
                 if (st->api->code_info(path[k], &ci) < 0)
                     ci = (loong_code_info){"?", "", "?", 0, 0};
-                puts_(&b, fi > 1 ? ",\n  {\"name\": " : "\n  {\"name\": ");
-                put_json_str(&b, ci.qualname);
-                puts_(&b, ", \"file\": ");
-                put_json_str(&b, ci.filename);
-                putf(&b, ", \"line\": %d}", ci.first_line);
+                tk_puts(&b, fi > 1 ? ",\n  {\"name\": " : "\n  {\"name\": ");
+                tk_put_json_str(&b, ci.qualname);
+                tk_puts(&b, ", \"file\": ");
+                tk_put_json_str(&b, ci.filename);
+                tk_putf(&b, ", \"line\": %d}", ci.first_line);
             }
-            putf(&samples, k ? ", %u" : "%u", fi - 1);
+            tk_putf(&samples, k ? ", %u" : "%u", fi - 1);
         }
-        puts_(&samples, "]");
-        putf(&weights, first_sample ? "%llu" : ", %llu",
+        tk_puts(&samples, "]");
+        tk_putf(&weights, first_sample ? "%llu" : ", %llu",
              (unsigned long long)self_us);
         sum += self_us;
         first_sample = 0;
     }
-    puts_(&b, "]},\n \"profiles\": [{\"type\": \"sampled\", \"name\": "
+    tk_puts(&b, "]},\n \"profiles\": [{\"type\": \"sampled\", \"name\": "
               "\"function (trace)\", \"unit\": \"microseconds\", "
               "\"startValue\": 0, ");
-    putf(&b, "\"endValue\": %llu,\n  \"samples\": [",
+    tk_putf(&b, "\"endValue\": %llu,\n  \"samples\": [",
          (unsigned long long)sum);
     if (samples.p)
-        put(&b, samples.p, samples.len);
-    puts_(&b, "],\n  \"weights\": [");
+        tk_put(&b, samples.p, samples.len);
+    tk_puts(&b, "],\n  \"weights\": [");
     if (weights.p)
-        put(&b, weights.p, weights.len);
-    puts_(&b, "]}]}\n");
+        tk_put(&b, weights.p, weights.len);
+    tk_puts(&b, "]}]}\n");
     int rc = b.oom || samples.oom || weights.oom
                  ? LOONG_ENOMEM
                  : st->api->write_file(st->tk, "function.speedscope.json",

@@ -13,7 +13,7 @@ typedef fn_buf pb;
 
 static void pb_put(pb *b, const void *s, size_t n)
 {
-    fn_put(b, s, n);
+    tk_put(b, s, n);
 }
 
 static void pb_varint(pb *b, uint64_t v)

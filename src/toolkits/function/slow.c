@@ -123,32 +123,17 @@ void fn_slow_thread_end(fn_slow *s, loong_thread_id th)
     }
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static void json_code(FILE *f, const loong_api *api, loong_code_id code)
 {
     loong_code_info ci;
     if (api->code_info(code, &ci) < 0)
         ci = (loong_code_info){"?", "", "?", 0, 0};
     fputs("\"function\": ", f);
-    json_str(f, ci.qualname);
+    tk_json_str(f, ci.qualname);
     fputs(", \"module\": ", f);
-    json_str(f, ci.module);
+    tk_json_str(f, ci.module);
     fputs(", \"file\": ", f);
-    json_str(f, ci.filename);
+    tk_json_str(f, ci.filename);
     fprintf(f, ", \"line\": %d", ci.first_line);
 }
 

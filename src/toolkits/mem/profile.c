@@ -11,6 +11,7 @@
  * the callback must not allocate through the allocators it observes).
  */
 #include "mem.h"
+#include "shared/tk_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,51 +203,13 @@ void mem_alloc_totals(mem_state *st, uint64_t *alloc, uint64_t *live)
 
 /* ---- output ---------------------------------------------------------------- */
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} buf;
-
-static void put(buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap * 2 : 4096;
-        while (ncap < b->len + n + 1)
-            ncap *= 2;
-        char *np = realloc(b->p, ncap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = ncap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
+typedef tk_buf buf;
 
 /* "qualname (file:line)", no ';' nor line break inside. */
 static void put_frame(mem_state *st, buf *b, loong_code_id id)
 {
     loong_code_info ci;
-    char name[1024];
-    int n;
-    if (st->api->code_info(id, &ci) == 0)
-        n = snprintf(name, sizeof name, "%s (%s:%d)", ci.qualname,
-                     ci.filename, ci.first_line);
-    else
-        n = snprintf(name, sizeof name, "?");
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof name)
-        n = sizeof name - 1;
-    for (int i = 0; i < n; i++)
-        if (name[i] == ';' || name[i] == '\n' || name[i] == '\r')
-            name[i] = ':';
-    put(b, name, (size_t)n);
+    tk_put_frame(b, st->api->code_info(id, &ci) == 0 ? &ci : NULL);
 }
 
 /* One line per stack with bytes: root first, as collapsed stacks go. */
@@ -260,18 +223,18 @@ static int write_collapsed(mem_state *st, const char *file, int live)
         if (!v)
             continue;
         if (i == 0) {
-            put(&b, "[other stacks]", 14);
+            tk_put(&b, "[other stacks]", 14);
         } else if (!s->nframes) {
-            put(&b, "[no Python stack]", 17);
+            tk_put(&b, "[no Python stack]", 17);
         } else {
             for (uint32_t k = s->nframes; k-- > 0;) {
                 put_frame(st, &b, s->frames[k]);
                 if (k)
-                    put(&b, ";", 1);
+                    tk_put(&b, ";", 1);
             }
         }
         int n = snprintf(num, sizeof num, " %llu\n", (unsigned long long)v);
-        put(&b, num, (size_t)n);
+        tk_put(&b, num, (size_t)n);
     }
     int rc = b.oom ? LOONG_ENOMEM
                    : st->api->write_file(st->tk, file, b.p ? b.p : "", b.len);
