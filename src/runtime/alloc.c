@@ -14,11 +14,10 @@
  * produces a FREED event. Frees of other blocks, including blocks allocated
  * before the wrapping, pass through after one filter load.
  *
- * Costs of an unsampled small allocation: a few instructions (the
- * countdown, two counters) and a tail call; of a free: a counter, one bit
- * of a 16 KiB filter, a tail call. The raw domain's countdown and
- * counters are per thread (alloc_thread.c), the other two's process-wide
- * (see SHARED).
+ * Costs of an unsampled small allocation: a few instructions on the
+ * thread's own state (the countdown, two counters) and a tail call; of a
+ * free: a counter, one bit of a 16 KiB filter, a tail call. The counters
+ * are per thread (alloc_thread.c), summed when read.
  *
  * Threads: raw-domain calls may come without the interpreter lock. The
  * stack is read only with the lock (0 frames otherwise). A per-thread flag
@@ -42,55 +41,6 @@
 #define SET_MAX (1u << 22)
 
 #define tl rt_alloc_tl /* alloc_thread.h */
-
-/* The mem and object domains are called with the interpreter lock held,
- * so their countdown and counters are process-wide variables: a load and
- * a store each, no thread-local lookup. The raw domain, called from any
- * thread, keeps its own per thread. Where several interpreters each hold
- * their own lock (3.12+) or there is none (free-threaded builds: then
- * every domain is per thread), a count can be lost now and then. */
-#ifdef Py_GIL_DISABLED
-#define SHARED(d) 0
-#else
-#define SHARED(d) ((d) != 0)
-#endif
-static _Atomic int64_t g_left;
-static _Atomic int64_t g_count[3][3];
-
-static inline int64_t left_get(int d)
-{
-    return SHARED(d) ? atomic_load_explicit(&g_left, memory_order_relaxed)
-                     : tl.left;
-}
-
-static inline void left_set(int d, int64_t v)
-{
-    if (SHARED(d))
-        atomic_store_explicit(&g_left, v, memory_order_relaxed);
-    else
-        tl.left = v;
-}
-
-static inline void count(int d, int what, int64_t v)
-{
-    if (SHARED(d))
-        atomic_store_explicit(&g_count[d][what],
-                              atomic_load_explicit(&g_count[d][what],
-                                                   memory_order_relaxed) + v,
-                              memory_order_relaxed);
-    else
-        alloc_count(&tl, d, what, v);
-}
-
-/* Every count so far: the threads' own and the shared ones. */
-static void sum_counts(int64_t out[3][3])
-{
-    alloc_thread_sum(out);
-    for (int d = 0; d < 3; d++)
-        for (int w = 0; w < 3; w++)
-            out[d][w] += atomic_load_explicit(&g_count[d][w],
-                                              memory_order_relaxed);
-}
 
 /* ---- shared state ------------------------------------------------------ */
 
@@ -311,7 +261,7 @@ static PyThreadState *current_ts(void)
 
 static void sample(int domain, void *p, size_t n)
 {
-    left_set(domain, next_gap());
+    tl.left = next_gap();
     if (tl.busy || !atomic_load_explicit(&sampling, memory_order_relaxed) ||
         atomic_load_explicit(&rt_suspended, memory_order_relaxed))
         return;
@@ -357,12 +307,11 @@ static void sample(int domain, void *p, size_t n)
  * when it crosses zero. */
 static void count_down(int domain, void *p, size_t n)
 {
-    int64_t left = left_get(domain) - (int64_t)n;
-    left_set(domain, left);
-    if (left > 0)
+    tl.left -= (int64_t)n;
+    if (tl.left > 0)
         return;
     if (!tl.rng) { /* this thread's first: draw, sample nothing */
-        left_set(domain, next_gap());
+        tl.left = next_gap();
         return;
     }
     sample(domain, p, n);
@@ -412,9 +361,9 @@ static __attribute__((noinline)) void *slow_alloc(int d, int op, void *p,
     if (!q)
         return q;
     if (op == OP_REALLOC && p)
-        count(d, ALLOC_FREES, 1);
-    count(d, ALLOC_N, 1);
-    count(d, ALLOC_BYTES, (int64_t)n);
+        alloc_count(&tl, d, ALLOC_FREES, 1);
+    alloc_count(&tl, d, ALLOC_N, 1);
+    alloc_count(&tl, d, ALLOC_BYTES, (int64_t)n);
     if (!nested)
         count_down(d, q, n);
     return q;
@@ -425,31 +374,25 @@ static __attribute__((noinline)) void slow_free(int d, void *p)
     if (!tl.listed)
         alloc_thread_list(&tl); /* on failure, again next time */
     if (p) {
-        count(d, ALLOC_FREES, 1);
+        alloc_count(&tl, d, ALLOC_FREES, 1);
         sampled_free(d, p);
     }
     wctx[d].orig.free(wctx[d].orig.ctx, p);
 }
 
-/* The countdown after n more bytes, if the fast path may take them. */
-static inline __attribute__((always_inline)) int fast_ok(int d, size_t n,
-                                                         int64_t *left)
+static inline __attribute__((always_inline)) int fast_ok(int d, size_t n)
 {
-    if (n > FAST_MAX || (d == 0 && tl.nest))
-        return 0;
-    *left = left_get(d) - (int64_t)n;
-    return *left > 0;
+    return n <= FAST_MAX && tl.left > (int64_t)n && (d != 0 || !tl.nest);
 }
 
 static inline __attribute__((always_inline)) void *
 do_malloc(int d, size_t n)
 {
-    int64_t left;
-    if (!fast_ok(d, n, &left))
+    if (!fast_ok(d, n))
         return slow_alloc(d, OP_MALLOC, NULL, n, 0);
-    left_set(d, left);
-    count(d, ALLOC_N, 1);
-    count(d, ALLOC_BYTES, (int64_t)n);
+    tl.left -= (int64_t)n;
+    alloc_count(&tl, d, ALLOC_N, 1);
+    alloc_count(&tl, d, ALLOC_BYTES, (int64_t)n);
     return wctx[d].orig.malloc(wctx[d].orig.ctx, n);
 }
 
@@ -459,12 +402,11 @@ do_calloc(int d, size_t nelem, size_t elsize)
     size_t n;
     if (__builtin_mul_overflow(nelem, elsize, &n))
         return wctx[d].orig.calloc(wctx[d].orig.ctx, nelem, elsize);
-    int64_t left;
-    if (!fast_ok(d, n, &left))
+    if (!fast_ok(d, n))
         return slow_alloc(d, OP_CALLOC, NULL, nelem, elsize);
-    left_set(d, left);
-    count(d, ALLOC_N, 1);
-    count(d, ALLOC_BYTES, (int64_t)n);
+    tl.left -= (int64_t)n;
+    alloc_count(&tl, d, ALLOC_N, 1);
+    alloc_count(&tl, d, ALLOC_BYTES, (int64_t)n);
     return wctx[d].orig.calloc(wctx[d].orig.ctx, nelem, elsize);
 }
 
@@ -476,7 +418,7 @@ static inline __attribute__((always_inline)) void do_free(int d, void *p)
         slow_free(d, p);
         return;
     }
-    count(d, ALLOC_FREES, 1);
+    alloc_count(&tl, d, ALLOC_FREES, 1);
     wctx[d].orig.free(wctx[d].orig.ctx, p);
 }
 
@@ -485,19 +427,17 @@ static inline __attribute__((always_inline)) void do_free(int d, void *p)
 static inline __attribute__((always_inline)) void *
 do_realloc(int d, void *p, size_t n)
 {
-    int64_t left;
-    if (!fast_ok(d, n, &left) || (p && set_maybe((uintptr_t)p)))
+    if (!fast_ok(d, n) || (p && set_maybe((uintptr_t)p)))
         return slow_alloc(d, OP_REALLOC, p, n, 0);
     tl.nest += d != 0;
     void *q = wctx[d].orig.realloc(wctx[d].orig.ctx, p, n);
     tl.nest -= d != 0;
     if (q) {
-        left_set(d, left_get(d) - (int64_t)n); /* reread: the call may
-                                                  have sampled (raw) */
+        tl.left -= (int64_t)n;
         if (p)
-            count(d, ALLOC_FREES, 1);
-        count(d, ALLOC_N, 1);
-        count(d, ALLOC_BYTES, (int64_t)n);
+            alloc_count(&tl, d, ALLOC_FREES, 1);
+        alloc_count(&tl, d, ALLOC_N, 1);
+        alloc_count(&tl, d, ALLOC_BYTES, (int64_t)n);
     }
     return q;
 }
@@ -602,7 +542,7 @@ int rt_alloc_update(uint32_t caps)
         }
         atomic_store(&mean_bytes, mean);
         if (!atomic_load(&sampling))
-            sum_counts(base);
+            alloc_thread_sum(base);
         for (int d = 0; d < 3; d++) {
             if (wrapped[d])
                 continue;
@@ -648,7 +588,7 @@ void rt_alloc_totals(int64_t allocs[3], int64_t bytes[3], int64_t frees[3])
     int64_t now[3][3];
     int on = atomic_load(&sampling);
     if (on)
-        sum_counts(now);
+        alloc_thread_sum(now);
     for (int d = 0; d < 3; d++) {
         allocs[d] = on ? now[d][ALLOC_N] - base[d][ALLOC_N] : -1;
         bytes[d] = on ? now[d][ALLOC_BYTES] - base[d][ALLOC_BYTES] : -1;

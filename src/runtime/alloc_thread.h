@@ -1,6 +1,6 @@
 /* The allocation sampler's per-thread state (alloc.c): the byte countdown
- * and the thread's own allocation counters for the domains called from
- * any thread (the raw domain), which only the thread writes. The
+ * and the thread's own allocation counters, which only the thread writes,
+ * so the wrappers never store to memory another thread writes. The
  * threads that have counted are listed, so the totals can be summed; a
  * thread's counts are folded into the totals when it ends or forks away. */
 #ifndef LOONG_RUNTIME_ALLOC_THREAD_H
