@@ -56,7 +56,9 @@ if mode == "threads":
     for t in ts:
         t.join()
 elif mode == "inits":
-    make_points(1.0)
+    # 2 s: a code is named only when a registration pass finds it on a
+    # stack, and under the sanitizers 1 s once gave too few passes
+    make_points(2.0)
 elif mode == "holdlock":
     spin_for(0.3)  # warm-up: every code on the stack gets known
     hold_lock(2000000)
