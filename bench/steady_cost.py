@@ -44,6 +44,16 @@ SETS = {
 COLUMNS = []
 
 
+def emit(lines, markdown):
+    """Print the table, and append it to the markdown file if one is
+    given."""
+    text = "\n".join(lines)
+    print(text)
+    if markdown:
+        with open(markdown, "a") as f:
+            f.write("\n" + text)
+
+
 def pythons(wanted):
     """(label, path) for each wanted version ("3.12", found with
     tools/find-pythons) or path; by default 3.11 to 3.13."""
@@ -126,11 +136,7 @@ def main():
               "over throughput with it, minus 1), median over the pairs "
               "[lowest, highest pair]; cpu/s: the process's CPU seconds "
               "per wall second, median.", ""]
-    text = "\n".join(lines)
-    print(text)
-    if a.markdown:
-        with open(a.markdown, "a") as f:
-            f.write("\n" + text)
+    emit(lines, a.markdown)
 
 
 if __name__ == "__main__":

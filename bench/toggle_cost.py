@@ -34,7 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOONG = os.path.join(ROOT, "build", "bin", "loong")
 TARGET = os.path.join(ROOT, "bench", "workloads", "toggle_target.py")
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from steady_cost import pythons  # noqa: E402
+from steady_cost import emit, pythons  # noqa: E402
 
 SETS = {
     "sample": (["null", "sample100", "sample1000"],
@@ -100,11 +100,7 @@ def main():
               "time, and per second of the process's CPU time (all its "
               "threads; time another VM held the CPU left out)."
               % (a.pairs, a.window), ""]
-    text = "\n".join(lines)
-    print(text)
-    if a.markdown:
-        with open(a.markdown, "a") as f:
-            f.write("\n" + text)
+    emit(lines, a.markdown)
 
 
 if __name__ == "__main__":
