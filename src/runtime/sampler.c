@@ -8,7 +8,8 @@
  * has none: the sample waits (see "pending" below) while the sampler takes
  * the interpreter lock, at most every 20 ms and less often while that
  * names nothing new, to register every code on every stack (the same walk
- * as api->threads_stacks). After warm-up the lock is not taken at all.
+ * as api->threads_stacks) and to look for the waiting codes in the modules
+ * they ran in (code_search.c). After warm-up the lock is not taken at all.
  *
  * Running or waiting: the thread's CPU clock over the span since its
  * previous sample (the kernel's per-thread clock, from the thread's id).
@@ -180,7 +181,7 @@ static code_slot *code_slot_for(const void *code)
  * Returns how many are unknown. */
 static int resolve(const void *const *codes, size_t n, int *first_line,
                    uint32_t *ids, uint32_t *masks, unsigned gen,
-                   uint32_t sample_tks)
+                   uint32_t sample_tks, unsigned char *unknown_at)
 {
     rt_raw_code hdr[RT_SAMPLE_MAX_FRAMES];
     rt_sread_codes(codes, n, hdr);
@@ -205,6 +206,8 @@ static int resolve(const void *const *codes, size_t n, int *first_line,
                 rt_sread_extra_slot(hdr[i].extra, idx, &v) < 0 ||
                 !(uint32_t)v) {
                 unknown++;
+                if (unknown_at)
+                    unknown_at[i] = 1;
                 continue;
             }
             c->code = codes[i];
@@ -309,24 +312,95 @@ static void dispatch(int k, loong_sample_event *ev, const uint32_t *ids,
     tk->cb.sample(tk->state, ev);
 }
 
+static uint32_t sampling_toolkits(void);
+
+/* Codes looked for in their module and not found there (made by exec, or
+ * freed): not looked for again, so a sample of such code costs one search,
+ * not one per pass. A small table; a collision forgets the older one. */
+#define SEARCHED 1024
+static struct {
+    const void *code;
+    int first_line;
+} searched[SEARCHED];
+
+static size_t searched_slot(const void *code)
+{
+    return (size_t)(((uintptr_t)code >> 4) * 0x9E3779B97F4A7C15ull >> 54);
+}
+
+static int searched_has(const void *code, int first_line)
+{
+    size_t h = searched_slot(code);
+    return searched[h].code == code && searched[h].first_line == first_line;
+}
+
+static void searched_add(const rt_code_want *w)
+{
+    size_t h = searched_slot(w->code);
+    searched[h].code = w->code;
+    searched[h].first_line = w->first_line;
+}
+
+/* The distinct unnamed codes of the waiting samples, with the globals
+ * they ran in, at most max. */
+static size_t wanted_codes(rt_code_want *want, size_t max)
+{
+    uint32_t ids[RT_SAMPLE_MAX_FRAMES], masks[RT_SAMPLE_MAX_FRAMES];
+    unsigned char unk[RT_SAMPLE_MAX_FRAMES];
+    unsigned gen = rt.generation;
+    uint32_t tks = sampling_toolkits();
+    size_t n = 0;
+    for (size_t i = 0; i < npend && n < max; i++) {
+        pending *p = pend[i];
+        memset(unk, 0, p->n);
+        if (!resolve(p->codes, p->n, p->first_line, ids, masks, gen, tks,
+                     unk))
+            continue;
+        for (size_t j = 0; j < p->n && n < max; j++) {
+            if (!unk[j] || searched_has(p->codes[j], p->first_line[j]))
+                continue;
+            size_t k = 0;
+            while (k < n && want[k].code != p->codes[j])
+                k++;
+            if (k == n)
+                want[n++] = (rt_code_want){.code = p->codes[j],
+                                           .globals = p->globals[j],
+                                           .first_line = p->first_line[j]};
+        }
+    }
+    return n;
+}
+
 /* Give the waiting samples' codes an identity: takes the interpreter lock
  * and registers every code on every thread's stack now, through the
- * interpreter's own frame API (the walk of api->threads_stacks). Only
- * objects on a live stack are handed to the interpreter's API: a code
- * object seen in an earlier copy may have been freed since, and nothing
- * read from outside can prove it is not. Hot code is on a stack often and
- * is named within a few passes; a sample still unnamed after
- * PENDING_MAX_NS goes out without those frames (counted). */
+ * interpreter's own frame API (the walk of api->threads_stacks), then
+ * looks for the codes still unnamed in the modules their frames ran in
+ * (code_search.c). Only objects reached through live references are
+ * handed to the interpreter's API: a code object seen in an earlier copy
+ * may have been freed since, and nothing read from outside can prove it
+ * is not. A sample still unnamed after PENDING_MAX_NS (code made by exec,
+ * or gone) goes out without those frames (counted). */
+#define WANT_MAX 256
+
 static void register_codes(void)
 {
     S.last_register = rt_now_ns();
     if (!npend || rt_no_gil || rt_py_finalizing() ||
         atomic_load(&rt_suspended))
         return;
+    static rt_code_want want[WANT_MAX];
+    size_t nwant = wanted_codes(want, WANT_MAX);
     atomic_fetch_add(&S.locked, 1);
+    PyGILState_STATE g = PyGILState_Ensure();
     loong_stacks *st = NULL;
     if (rt_threads_stacks(RT_MAX_FRAMES, &st) == 0)
         free(st);
+    if (nwant)
+        rt_codes_search(want, nwant);
+    for (size_t i = 0; i < nwant; i++)
+        if (!want[i].named)
+            searched_add(&want[i]);
+    PyGILState_Release(g);
 }
 
 /* After a registration pass, or to age samples out: under tk_lock. */
@@ -343,7 +417,7 @@ static void pend_drain(unsigned gen, uint32_t sample_tks, int force)
             continue;
         }
         int unknown = resolve(p->codes, p->n, p->first_line, ids, masks, gen,
-                              sample_tks);
+                              sample_tks, NULL);
         if (unknown && !force && now - p->born < PENDING_MAX_NS) {
             pend[kept++] = p;
             continue;
@@ -485,7 +559,8 @@ static void round_once(void)
                         rth->first_line[j] = -1;
                     rth->unknown = resolve(rth->raw.codes, rth->raw.ncodes,
                                            rth->first_line, rth->ids,
-                                           rth->masks, gen, sample_tks);
+                                           rth->masks, gen, sample_tks,
+                                           NULL);
                     n++;
                 }
             }
@@ -646,4 +721,5 @@ void rt_sampler_after_fork_child(void)
     if (S.codes)
         memset(S.codes, 0, CODE_CACHE * sizeof *S.codes);
     S.last_register = 0;
+    memset(searched, 0, sizeof searched);
 }

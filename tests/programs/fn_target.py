@@ -11,12 +11,15 @@ def spin(n):
     return x
 
 
+SCALE = int(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[1] == "split" else 1
+
+
 def a():
-    return spin(75000)
+    return spin(75000 * SCALE)
 
 
 def b():
-    return spin(25000)
+    return spin(25000 * SCALE)
 
 
 def fib(n):
@@ -63,7 +66,8 @@ def worker():
 
 if sys.argv[1] == "split":
     # optional: measure the split ourselves (argv: split CLOCK FILE
-    # [ROUNDS]), the reference the profiler's figures are compared with
+    # [ROUNDS [SCALE]]), the reference the profiler's figures are compared
+    # with; SCALE makes each call longer (fewer a/b switches per second)
     clock = time.thread_time_ns
     if len(sys.argv) > 2 and sys.argv[2] == "wall":
         clock = time.perf_counter_ns
