@@ -281,33 +281,6 @@ int rt_sread_extra_slot(const void *extra, long index, uint64_t *value)
     return 0;
 }
 
-/* A live object's reference count is small and positive (or immortal, at
- * most 2^32 - 1); a freed one's first word is a free-list pointer (or 0). */
-static int live_object(const void *addr, const PyTypeObject *type)
-{
-    PyObject o;
-    if (rt_sread(addr, &o, sizeof o) < 0)
-        return 0;
-    uint64_t rc = (uint64_t)Py_REFCNT(&o);
-    return Py_TYPE(&o) == type && rc > 0 && rc <= 0xffffffffull;
-}
-
-int rt_sread_live_code(const void *code, int first_line, const void *globals)
-{
-    PyCodeObject co;
-    if (!live_object(code, &PyCode_Type) || rt_sread(code, &co, sizeof co) < 0)
-        return 0;
-    if (co.co_firstlineno != first_line ||
-        !live_object(co.co_filename, &PyUnicode_Type) ||
-        !live_object(co.co_name, &PyUnicode_Type))
-        return 0;
-#if PY_VERSION_HEX >= 0x030B0000
-    if (!live_object(co.co_qualname, &PyUnicode_Type))
-        return 0;
-#endif
-    return !globals || live_object(globals, &PyDict_Type);
-}
-
 /* ---- line events off for one frame (the exception trace hook) -------- */
 
 void rt_frame_no_lines(void *frame)

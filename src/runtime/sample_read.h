@@ -30,11 +30,6 @@ int rt_sread(const void *addr, void *dst, size_t n);
 int rt_sread_stack(const void *ts, rt_raw_stack *out);
 /* The headers of n code objects. */
 void rt_sread_codes(const void *const *codes, size_t n, rt_raw_code *out);
-/* Whether code still looks like a live code object with that first line,
- * and globals like a live dict (NULL allowed), judged from copies: a
- * freed object fails (its first word, the reference count, is then an
- * allocator's link), so the interpreter's API may be used on them. */
-int rt_sread_live_code(const void *code, int first_line, const void *globals);
 /* 0 when n bytes at addr are writable (written back unchanged). */
 int rt_swrite_probe(void *addr, size_t n);
 /* Slot index of a co_extra block; -1 if unreadable or absent. */
