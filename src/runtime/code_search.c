@@ -28,6 +28,7 @@ typedef struct search {
     rt_code_want *want;        /* sorted by code pointer */
     size_t n;
     PyObject **found;          /* per want: the code object, new reference */
+    const void *module;        /* the dict of the module walked now */
     size_t visits;
 } search;
 
@@ -56,7 +57,9 @@ static void visit_code(search *s, PyCodeObject *co, int depth)
     if (s->visits++ >= VISIT_BUDGET)
         return;
     long i = want_index(s, co);
-    if (i >= 0 && !s->found[i] &&
+    /* a class or function imported from another module is that module's:
+     * it is named when that one is walked, with its module's name */
+    if (i >= 0 && !s->found[i] && s->want[i].globals == s->module &&
         s->want[i].first_line == co->co_firstlineno) {
         Py_INCREF(co);
         s->found[i] = (PyObject *)co;
@@ -135,7 +138,7 @@ size_t rt_codes_search(rt_code_want *want, size_t n)
     qsort(want, n, sizeof *want, by_code);
     for (size_t i = 0; i < n; i++)
         want[i].named = 0;
-    search s = {want, n, found, 0};
+    search s = {want, n, found, NULL, 0};
     Py_ssize_t pos = 0;
     PyObject *name, *m;
     while (PyDict_Next(modules, &pos, &name, &m) && s.visits < VISIT_BUDGET) {
@@ -147,6 +150,7 @@ size_t rt_codes_search(rt_code_want *want, size_t n)
             w++;
         if (w == n)
             continue; /* no wanted frame ran in this module */
+        s.module = d;
         visit_dict(&s, d, 0);
         for (size_t i = 0; i < n; i++)
             if (found[i] && !globals[i]) {
