@@ -142,6 +142,22 @@ def test_filter_and_clock_cpu(python, tmp_path):
     assert t.get("sleeper_wait", {"total": 0})["total"] <= 0.05e6
 
 
+def test_clock_cpu_counts_short_bursts(python, tmp_path):
+    """A thread that works 0.05 ms and sleeps 2 ms is waiting at every
+    sample; with clock=cpu its CPU time is still its profile: within 35% of
+    what the thread measured itself."""
+    ref = tmp_path / "ref.txt"
+    d = profile(python, tmp_path, "pulses", ",hz=1000,clock=cpu", [ref])
+    cpu_us = int(ref.read_text())
+    t = main_rows(d)
+    assert "pulse" in t, sorted(t)
+    assert abs(t["pulse"]["total"] - cpu_us) <= 0.35 * cpu_us, \
+        (t["pulse"], cpu_us)
+    pts = points_of(d / "metrics.lp", "loong_function_samples")
+    assert sum(p[2]["waiting"] for p in pts) > sum(p[2]["running"]
+                                                   for p in pts)
+
+
 def test_unload_stops_the_sampler(python, tmp_path):
     r = run(loong_cmd(tmp_path / "out") +
             [python, PROGRAMS / "sample_target.py", "unload"])

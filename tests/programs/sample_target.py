@@ -86,6 +86,20 @@ def rarely(sec, ref):
         f.write("%d %d %d\n" % tuple(x * 1e6 for x in spent))
 
 
+def pulse(sec, ref):
+    # a thread that works 0.05 ms, then sleeps 2 ms: waiting at every
+    # sample, yet its CPU time is real
+    c0 = time.thread_time()
+    end = time.perf_counter() + sec
+    while time.perf_counter() < end:
+        t = time.perf_counter()
+        while time.perf_counter() - t < 0.00005:
+            pass
+        time.sleep(0.002)
+    with open(ref, "w") as f:
+        f.write("%d\n" % ((time.thread_time() - c0) * 1e6))
+
+
 def tasks():
     return len(os.listdir("/proc/self/task"))
 
@@ -102,6 +116,10 @@ elif mode == "inits":
     make_points(1.0)
 elif mode == "rarely":
     rarely(2.0, sys.argv[2])
+elif mode == "pulses":
+    th = threading.Thread(target=pulse, args=(1.5, sys.argv[2]))
+    th.start()
+    th.join()
 elif mode == "holdlock":
     spin_for(0.3)  # warm-up: every code on the stack gets known
     hold_lock(2000000)

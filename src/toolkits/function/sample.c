@@ -1,6 +1,7 @@
 /* Sample mode: each stack sample from the runtime's sampler walks the call
  * tree from the outermost frame and adds the sample's weight (its wall span,
- * or with clock=cpu the CPU time the thread used over that span): to every
+ * or with clock=cpu the CPU time the thread used over that span, whether it
+ * was running or waiting at the sample): to every
  * node on the path as inclusive time, to the leaf as self time, and to each
  * function on the path once (recursion counted once). "calls" counts
  * samples.
@@ -16,7 +17,10 @@ void fn_on_sample(void *state, const loong_sample_event *ev)
     atomic_fetch_add_explicit(waiting ? &st->samples_waiting
                                       : &st->samples_running,
                               1, memory_order_relaxed);
-    if (waiting && !st->idle)
+    /* with clock=cpu a waiting thread weighs the little CPU it used: a
+     * thread that works in short bursts between waits is never running
+     * at a sample, and its CPU time would be lost */
+    if (waiting && !st->idle && !st->cpu)
         return;
     uint64_t w = st->cpu ? ev->cpu_ns : ev->wall_ns;
     if (w == 0)
