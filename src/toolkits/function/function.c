@@ -149,7 +149,7 @@ static void function_unload(loong_toolkit *tk, void *state)
 static const loong_option_def options[] = {
     {"mode", "trace", "trace: every call (exact); sample: stack samples"},
     {"hz", "100", "sample mode: samples per second, 1 to 10000"},
-    {"idle", "no", "sample mode: yes to count threads that wait too"},
+    {"idle", "no", "sample mode, wall clock: yes to count threads that wait too"},
     {"clock", "wall", "wall or cpu (thread CPU time; slower)"},
     {"top", "20", "functions per interval point, the rest as 'other'"},
     {"slow", "", "keep calls longer than this (e.g. 50ms) with their callees"},
