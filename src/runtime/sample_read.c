@@ -42,9 +42,13 @@ int rt_sread(const void *addr, void *dst, size_t n)
                                                                        : -1;
 }
 
-/* Read-only mappings, read once: a code object there (3.13's
- * _Py_InitCleanup shim) is the interpreter's own, and its frames are left
- * out of samples, as the interpreter's frame API leaves them out. */
+/* Read-only mappings of files (the interpreter's binary and libraries),
+ * read once: a code object there (3.13's _Py_InitCleanup shim, static
+ * data) is the interpreter's own, and its frames are left out of samples,
+ * as the interpreter's frame API leaves them out. Anonymous mappings are
+ * not taken: one that is read-only or reserved now may be heap later (an
+ * allocator's reserved range), and code objects allocated there were
+ * taken for read-only ones and left out of every sample. */
 #define MAX_RO 256
 static struct {
     uintptr_t lo, hi;
@@ -58,9 +62,10 @@ static void ro_load(void)
     nro = 0;
     while (f && nro < MAX_RO && fgets(line, sizeof line, f)) {
         unsigned long lo, hi;
-        char perms[8];
-        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 &&
-            perms[1] != 'w') {
+        char perms[8], path[2] = "";
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %1s", &lo, &hi, perms,
+                   path) == 4 &&
+            perms[1] != 'w' && path[0] == '/') {
             ro[nro].lo = lo;
             ro[nro].hi = hi;
             nro++;
