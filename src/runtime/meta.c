@@ -274,10 +274,12 @@ int rt_meta_write(const char *exit_reason)
     uint64_t dsink = atomic_load(&rt.sink_dropped);
     sb_printf(&s, "%s],\n  \"records\": %llu,\n  \"dropped\": %llu,\n"
                   "  \"dropped_buffer_full\": %llu,\n"
-                  "  \"dropped_sink\": %llu\n}\n",
+                  "  \"dropped_sink\": %llu,\n"
+                  "  \"sample_unnamed\": %llu\n}\n",
               first ? "" : "\n  ", (unsigned long long)records,
               (unsigned long long)(dbuf + dsink), (unsigned long long)dbuf,
-              (unsigned long long)dsink);
+              (unsigned long long)dsink,
+              (unsigned long long)rt_sampler_unnamed());
     int rc = s.oom ? LOONG_ENOMEM : rt_write_file_raw("meta.json", s.p, s.len);
     sb_free(&s);
     return rc;
