@@ -270,8 +270,9 @@ $(A64)/bin/loong: $(A64_CLI_OBJS)
 	@mkdir -p $(dir $@)
 	$(AARCH64_CC) -pthread -o $@ $^ -ldl -lm
 # Toolkits as they are built: without Python's (or loong's src/) include
-# path, with src/toolkits for their shared helpers. zlib.h is taken from the build machine's /usr/include (Debian's is
-# the same for every architecture) when the cross sysroot has none.
+# path, with src/toolkits for their shared helpers. zlib.h is taken from
+# the build machine's /usr/include (Debian's is the same for every
+# architecture) when the cross sysroot has none.
 $(A64)/toolkits/%.o: src/toolkits/%.c $(HEADERS) $(TOOLKIT_SHARED) \
                      $$(wildcard $$(dir $$<)*.h)
 	@mkdir -p $(dir $@)

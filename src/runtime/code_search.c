@@ -28,7 +28,8 @@ typedef struct search {
     rt_code_want *want;        /* sorted by code pointer */
     size_t n;
     PyObject **found;          /* per want: the code object, new reference */
-    const void *module;        /* the dict of the module walked now */
+    PyObject **globals;        /* per want: its module's dict, new reference */
+    PyObject *module;          /* the dict of the module walked now */
     size_t visits;
 } search;
 
@@ -63,6 +64,8 @@ static void visit_code(search *s, PyCodeObject *co, int depth)
         s->want[i].first_line == co->co_firstlineno) {
         Py_INCREF(co);
         s->found[i] = (PyObject *)co;
+        Py_INCREF(s->module);
+        s->globals[i] = s->module;
     }
     if (depth >= CODE_DEPTH || !co->co_consts ||
         !PyTuple_Check(co->co_consts))
@@ -121,24 +124,24 @@ static void visit_dict(search *s, PyObject *d, int depth)
     }
 }
 
-size_t rt_codes_search(rt_code_want *want, size_t n)
+void rt_codes_search(rt_code_want *want, size_t n)
 {
+    for (size_t i = 0; i < n; i++)
+        want[i].named = 0;
     PyObject *modules = PyImport_GetModuleDict();
     if (!n || !modules || !PyDict_Check(modules))
-        return 0;
+        return;
     PyObject **found = calloc(n, sizeof *found);
     PyObject **globals = calloc(n, sizeof *globals);
     if (!found || !globals) {
         free(found);
         free(globals);
-        return 0;
+        return;
     }
     rt_exc_state saved;
     rt_exc_save(&saved);
     qsort(want, n, sizeof *want, by_code);
-    for (size_t i = 0; i < n; i++)
-        want[i].named = 0;
-    search s = {want, n, found, NULL, 0};
+    search s = {want, n, found, globals, NULL, 0};
     Py_ssize_t pos = 0;
     PyObject *name, *m;
     while (PyDict_Next(modules, &pos, &name, &m) && s.visits < VISIT_BUDGET) {
@@ -152,26 +155,18 @@ size_t rt_codes_search(rt_code_want *want, size_t n)
             continue; /* no wanted frame ran in this module */
         s.module = d;
         visit_dict(&s, d, 0);
-        for (size_t i = 0; i < n; i++)
-            if (found[i] && !globals[i]) {
-                Py_INCREF(d);
-                globals[i] = d;
-            }
     }
     /* the walk is over: naming may allocate */
-    size_t named = 0;
     for (size_t i = 0; i < n; i++) {
         if (!found[i])
             continue;
         uint32_t mask;
         want[i].named = rt_code_lookup((PyCodeObject *)found[i],
                                        globals[i], &mask) != 0;
-        named += want[i].named;
         Py_DECREF(found[i]);
-        Py_XDECREF(globals[i]);
+        Py_DECREF(globals[i]);
     }
     rt_exc_restore(&saved);
     free(found);
     free(globals);
-    return named;
 }

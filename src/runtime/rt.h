@@ -244,15 +244,15 @@ int rt_current_stack(loong_frame *frames, size_t max);
 int rt_threads_stacks(size_t max_frames, loong_stacks **out);
 
 /* code_search.c: name code objects a sample saw, found through the modules
- * their frames ran in (interpreter lock held). Sorts want by code, sets
- * each one's named; returns how many were named. */
+ * their frames ran in (interpreter lock held). Sorts want by code and sets
+ * each one's named. */
 typedef struct rt_code_want {
     const void *code;          /* as read by the sampler: maybe stale */
     const void *globals;       /* the frame's globals, compared only */
     int first_line;
     int named;                 /* out */
 } rt_code_want;
-size_t rt_codes_search(rt_code_want *want, size_t n);
+void rt_codes_search(rt_code_want *want, size_t n);
 
 /* clock.c */
 uint64_t rt_now_ns(void);      /* monotonic; TSC-based once calibrated */

@@ -36,8 +36,6 @@ typedef struct code_slot {
     const void *code;
     const void *extra;
     int first_line;
-    int unnameable;                /* read-only code: its frames are left
-                                      out, never waited for */
     uint32_t id;
     uint32_t mask;                 /* sampling toolkits that accept it */
     unsigned gen;
@@ -181,7 +179,7 @@ static code_slot *code_slot_for(const void *code)
  * Returns how many are unknown. */
 static int resolve(const void *const *codes, size_t n, int *first_line,
                    uint32_t *ids, uint32_t *masks, unsigned gen,
-                   uint32_t sample_tks, unsigned char *unknown_at)
+                   uint32_t sample_tks)
 {
     rt_raw_code hdr[RT_SAMPLE_MAX_FRAMES];
     rt_sread_codes(codes, n, hdr);
@@ -195,9 +193,6 @@ static int resolve(const void *const *codes, size_t n, int *first_line,
             continue; /* not a code object (any more): left out */
         first_line[i] = hdr[i].first_line;
         code_slot *c = code_slot_for(codes[i]);
-        if (c->code == codes[i] && c->unnameable &&
-            c->first_line == hdr[i].first_line)
-            continue; /* left out */
         if (c->code != codes[i] || c->extra != hdr[i].extra ||
             c->first_line != hdr[i].first_line || !c->id) {
             uint64_t v;
@@ -206,8 +201,6 @@ static int resolve(const void *const *codes, size_t n, int *first_line,
                 rt_sread_extra_slot(hdr[i].extra, idx, &v) < 0 ||
                 !(uint32_t)v) {
                 unknown++;
-                if (unknown_at)
-                    unknown_at[i] = 1;
                 continue;
             }
             c->code = codes[i];
@@ -312,8 +305,6 @@ static void dispatch(int k, loong_sample_event *ev, const uint32_t *ids,
     tk->cb.sample(tk->state, ev);
 }
 
-static uint32_t sampling_toolkits(void);
-
 /* Codes looked for in their module and not found there (made by exec, or
  * freed): not looked for again, so a sample of such code costs one search,
  * not one per pass. A small table; a collision forgets the older one. */
@@ -342,22 +333,19 @@ static void searched_add(const rt_code_want *w)
 }
 
 /* The distinct unnamed codes of the waiting samples, with the globals
- * they ran in, at most max. */
+ * they ran in, at most max. Judged from the identity cache as the last
+ * resolve left it (a code object when sampled has a first line; a named
+ * one has a cache entry): no read of the program's memory. */
 static size_t wanted_codes(rt_code_want *want, size_t max)
 {
-    uint32_t ids[RT_SAMPLE_MAX_FRAMES], masks[RT_SAMPLE_MAX_FRAMES];
-    unsigned char unk[RT_SAMPLE_MAX_FRAMES];
-    unsigned gen = rt.generation;
-    uint32_t tks = sampling_toolkits();
     size_t n = 0;
     for (size_t i = 0; i < npend && n < max; i++) {
         pending *p = pend[i];
-        memset(unk, 0, p->n);
-        if (!resolve(p->codes, p->n, p->first_line, ids, masks, gen, tks,
-                     unk))
-            continue;
         for (size_t j = 0; j < p->n && n < max; j++) {
-            if (!unk[j] || searched_has(p->codes[j], p->first_line[j]))
+            const code_slot *c = code_slot_for(p->codes[j]);
+            if (p->first_line[j] < 0 ||
+                (c->code == p->codes[j] && c->first_line == p->first_line[j]) ||
+                searched_has(p->codes[j], p->first_line[j]))
                 continue;
             size_t k = 0;
             while (k < n && want[k].code != p->codes[j])
@@ -417,7 +405,7 @@ static void pend_drain(unsigned gen, uint32_t sample_tks, int force)
             continue;
         }
         int unknown = resolve(p->codes, p->n, p->first_line, ids, masks, gen,
-                              sample_tks, NULL);
+                              sample_tks);
         if (unknown && !force && now - p->born < PENDING_MAX_NS) {
             pend[kept++] = p;
             continue;
@@ -559,8 +547,7 @@ static void round_once(void)
                         rth->first_line[j] = -1;
                     rth->unknown = resolve(rth->raw.codes, rth->raw.ncodes,
                                            rth->first_line, rth->ids,
-                                           rth->masks, gen, sample_tks,
-                                           NULL);
+                                           rth->masks, gen, sample_tks);
                     n++;
                 }
             }
