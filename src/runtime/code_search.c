@@ -22,7 +22,7 @@
 #define CODE_DEPTH 16          /* code objects nested in code objects */
 #define TYPE_DEPTH 4           /* classes nested in classes */
 #define VISIT_BUDGET 100000    /* objects looked at per search: a bounded
-                                  pause, about 2.5 ms */
+                                  pause (64,000 took 1.3-1.6 ms here) */
 
 typedef struct search {
     rt_code_want *want;        /* sorted by code pointer */
