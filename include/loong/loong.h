@@ -78,6 +78,11 @@ enum loong_capability {
     LOONG_CAP_COROUTINES = 1u << 17,
     /* 1.2: sampled allocations of the Python allocators (see below) */
     LOONG_CAP_ALLOCATIONS = 1u << 18,
+    /* 1.4: with LOONG_CAP_ALLOCATIONS, count every free of the mem and
+     * object domains too (memory_stats' domain_frees). Without it they
+     * are not wrapped where pymalloc serves them alone, the cheaper way,
+     * and their domain_frees are -1. */
+    LOONG_CAP_ALLOCATION_FREES = 1u << 19,
 };
 
 /* ---- events ---------------------------------------------------------- */
@@ -186,7 +191,10 @@ typedef struct loong_sample_event {
  * Poisson process with the mean interval set by set_allocation_sampling,
  * so a block of n bytes is sampled with probability 1 - exp(-n/mean)),
  * and reports each sampled block, then its free. Unsampled blocks cost a
- * counter. The callback runs on the allocating thread, possibly WITHOUT the
+ * counter. Where pymalloc serves the mem and object domains alone, their
+ * sampled blocks may come from the raw allocator (see
+ * LOONG_CAP_ALLOCATION_FREES): the event's domain is still the one the
+ * program called. The callback runs on the allocating thread, possibly WITHOUT the
  * interpreter lock (raw domain): it must not block and must not call
  * loong_api functions other than clocks, code_info and emit_point. */
 enum loong_alloc_kind { LOONG_ALLOC_SAMPLED = 1, LOONG_ALLOC_FREED = 2 };
@@ -275,7 +283,9 @@ typedef struct loong_memory_stats {
     /* 1.3: frees of blocks through each domain since then (of any block,
      * also those allocated before; a realloc that moves or resizes a block
      * counts as a free and an allocation), so domain_allocs - domain_frees
-     * is the change in the number of blocks held through the domain */
+     * is the change in the number of blocks held through the domain. The
+     * mem and object domains' are -1 unless a toolkit holds
+     * LOONG_CAP_ALLOCATION_FREES (1.4) or pymalloc is not alone there */
     int64_t domain_frees[3];
 } loong_memory_stats;
 

@@ -14,6 +14,6 @@
 #define LOONG_VERSION_STRING "0.1.0"
 
 #define LOONG_ABI_MAJOR 1
-#define LOONG_ABI_MINOR 3
+#define LOONG_ABI_MINOR 4
 
 #endif /* LOONG_VERSION_H */

@@ -19,6 +19,13 @@
  * free: a counter, one bit of a 16 KiB filter, a tail call. The counters
  * are per thread (alloc_thread.c), summed when read.
  *
+ * Light domains: where pymalloc serves the mem and object domains alone
+ * and no toolkit asks for every free counted (LOONG_CAP_ALLOCATION_FREES),
+ * their free is not wrapped at all (it is the hottest call): the block
+ * to sample there is taken from the raw allocator instead, and pymalloc,
+ * which hands blocks not its own to PyMem_RawFree, lets the raw wrapper
+ * see its free.
+ *
  * Threads: raw-domain calls may come without the interpreter lock. The
  * stack is read only with the lock (0 frames otherwise). A per-thread flag
  * keeps allocations made while sampling (code identities) from sampling
@@ -50,6 +57,10 @@ typedef struct wrap_ctx {
 
 static wrap_ctx wctx[3];
 static int wrapped[3];        /* our wrapper is in the domain's chain */
+static PyMemAllocatorEx installed[3]; /* what we set there */
+/* the domain's frees go straight to pymalloc, unwrapped and uncounted;
+ * its sampled blocks come from the raw domain (see raw_sampled) */
+static int light[3];
 static atomic_int sampling;   /* toolkits want events */
 static _Atomic uint64_t mean_bytes = DEFAULT_MEAN;
 static int64_t base[3][3]; /* the counts when wrapping began */
@@ -74,7 +85,9 @@ static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
  * are (under set_lock) */
 static _Atomic uint64_t filter[(1u << FILTER_BITS) / 64];
 static uint16_t *fcount;
-static uintptr_t *tab;           /* 0 empty, 1 removed, else an address */
+/* 0 empty, 1 removed, else a block's address with its domain in the two
+ * low bits (blocks are at least 16-byte aligned) */
+static uintptr_t *tab;
 static size_t tcap, tused, ttomb;
 
 static inline uint64_t addr_hash(uintptr_t a)
@@ -104,7 +117,7 @@ static int tab_resize(size_t ncap)
     for (size_t i = 0; i < tcap; i++) {
         if (tab[i] <= 1)
             continue;
-        size_t j = addr_hash(tab[i]) & (ncap - 1);
+        size_t j = addr_hash(tab[i] & ~(uintptr_t)3) & (ncap - 1);
         while (n[j])
             j = (j + 1) & (ncap - 1);
         n[j] = tab[i];
@@ -116,7 +129,7 @@ static int tab_resize(size_t ncap)
     return 0;
 }
 
-static int set_insert(uintptr_t a)
+static int set_insert(uintptr_t a, int d)
 {
     int ok = 0;
     pthread_mutex_lock(&set_lock);
@@ -129,12 +142,14 @@ static int set_insert(uintptr_t a)
                 goto out;
         }
         size_t j = addr_hash(a) & (tcap - 1);
-        while (tab[j] > 1 && tab[j] != a)
+        while (tab[j] > 1 && (tab[j] & ~(uintptr_t)3) != a)
             j = (j + 1) & (tcap - 1);
-        if (tab[j] != a) {
+        if (tab[j] > 1) {
+            tab[j] = a | (uintptr_t)d;
+        } else {
             if (tab[j] == 1)
                 ttomb--;
-            tab[j] = a;
+            tab[j] = a | (uintptr_t)d;
             tused++;
             size_t f = fslot(a);
             if (fcount[f] != 0xffff && fcount[f]++ == 0) /* 0xffff sticks */
@@ -156,7 +171,7 @@ static inline int set_maybe(uintptr_t a)
             (f % 64)) & 1;
 }
 
-/* Whether a was sampled; removed if so. */
+/* Whether a was sampled: its domain + 1, removed; 0 if not. */
 static int set_remove(uintptr_t a)
 {
     size_t f = fslot(a);
@@ -165,11 +180,11 @@ static int set_remove(uintptr_t a)
     if (tcap) {
         size_t j = addr_hash(a) & (tcap - 1);
         for (; tab[j]; j = (j + 1) & (tcap - 1)) {
-            if (tab[j] == a) {
+            if ((tab[j] & ~(uintptr_t)3) == a) {
+                found = (int)(tab[j] & 3) + 1;
                 tab[j] = 1;
                 tused--;
                 ttomb++;
-                found = 1;
                 if (fcount[f] != 0xffff && --fcount[f] == 0)
                     atomic_fetch_and_explicit(&filter[f / 64],
                                               ~(1ull << (f % 64)),
@@ -290,7 +305,7 @@ static void sample(int domain, void *p, size_t n)
             rt_exc_restore(&saved);
         }
     }
-    if (!set_insert((uintptr_t)p)) {
+    if (((uintptr_t)p & 3) || !set_insert((uintptr_t)p, domain)) {
         atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed);
         tl.busy = 0;
         return;
@@ -317,12 +332,14 @@ static void count_down(int domain, void *p, size_t n)
     sample(domain, p, n);
 }
 
-/* A FREED event if p was sampled: before the block is really freed, so
- * its address cannot be handed out (and sampled) again before that. */
-static inline void sampled_free(int domain, void *p)
+/* A FREED event if p was sampled, with the domain it was sampled in:
+ * before the block is really freed, so its address cannot be handed out
+ * (and sampled) again before that. */
+static inline void sampled_free(void *p)
 {
-    if (p && set_maybe((uintptr_t)p) && set_remove((uintptr_t)p))
-        freed(domain, p);
+    int found;
+    if (p && set_maybe((uintptr_t)p) && (found = set_remove((uintptr_t)p)))
+        freed(found - 1, p);
 }
 
 /* ---- the wrappers -------------------------------------------------------- */
@@ -343,6 +360,45 @@ static inline void sampled_free(int domain, void *p)
 
 enum { OP_MALLOC, OP_CALLOC, OP_REALLOC };
 
+/* Whether an allocation of n bytes is the one to sample (count_down). */
+static inline int will_sample(size_t n)
+{
+    return tl.left <= (int64_t)n && tl.rng && !tl.busy &&
+           atomic_load_explicit(&sampling, memory_order_relaxed) &&
+           !atomic_load_explicit(&rt_suspended, memory_order_relaxed);
+}
+
+/* In a light domain, the block to sample is taken from the raw domain's
+ * allocator (malloc): pymalloc hands a block that is not its own to
+ * PyMem_RawFree, where our raw wrapper sees its free. It counts in the
+ * raw domain too, as pymalloc's big blocks do. A realloc is done by
+ * pymalloc, then copied (the new block has n bytes to copy). */
+static void *raw_sampled(int d, int op, void *p, size_t a, size_t b,
+                         size_t n)
+{
+    const PyMemAllocatorEx *r = &wctx[0].orig, *o = &wctx[d].orig;
+    void *q;
+    if (op == OP_REALLOC) {
+        tl.nest++;
+        void *t = o->realloc(o->ctx, p, a);
+        tl.nest--;
+        if (!t)
+            return NULL;
+        q = r->malloc(r->ctx, n);
+        if (!q)
+            return t; /* resized, unsampled: the caller counts it */
+        memcpy(q, t, n);
+        o->free(o->ctx, t);
+    } else {
+        q = op == OP_CALLOC ? r->calloc(r->ctx, a, b) : r->malloc(r->ctx, a);
+        if (!q)
+            return NULL;
+    }
+    alloc_count(&tl, 0, ALLOC_N, 1);
+    alloc_count(&tl, 0, ALLOC_BYTES, (int64_t)n);
+    return q;
+}
+
 static __attribute__((noinline)) void *slow_alloc(int d, int op, void *p,
                                                   size_t a, size_t b)
 {
@@ -352,12 +408,17 @@ static __attribute__((noinline)) void *slow_alloc(int d, int op, void *p,
     int nested = d == 0 && tl.nest;
     size_t n = op == OP_CALLOC ? a * b : a; /* the caller checked overflow */
     if (op == OP_REALLOC)
-        sampled_free(d, p);
-    tl.nest += d != 0;
-    void *q = op == OP_MALLOC   ? o->malloc(o->ctx, a)
-              : op == OP_CALLOC ? o->calloc(o->ctx, a, b)
-                                : o->realloc(o->ctx, p, a);
-    tl.nest -= d != 0;
+        sampled_free(p);
+    void *q;
+    if (light[d] && n && will_sample(n)) {
+        q = raw_sampled(d, op, p, a, b, n);
+    } else {
+        tl.nest += d != 0;
+        q = op == OP_MALLOC   ? o->malloc(o->ctx, a)
+            : op == OP_CALLOC ? o->calloc(o->ctx, a, b)
+                              : o->realloc(o->ctx, p, a);
+        tl.nest -= d != 0;
+    }
     if (!q)
         return q;
     if (op == OP_REALLOC && p)
@@ -375,7 +436,7 @@ static __attribute__((noinline)) void slow_free(int d, void *p)
         alloc_thread_list(&tl); /* on failure, again next time */
     if (p) {
         alloc_count(&tl, d, ALLOC_FREES, 1);
-        sampled_free(d, p);
+        sampled_free(p);
     }
     wctx[d].orig.free(wctx[d].orig.ctx, p);
 }
@@ -481,7 +542,16 @@ static const PyMemAllocatorDomain domains[3] = {
 
 static int is_ours(const PyMemAllocatorEx *a, int d)
 {
-    return a->ctx == &wctx[d] && a->malloc == wrappers[d].malloc;
+    return a->ctx == installed[d].ctx && a->malloc == wrappers[d].malloc;
+}
+
+/* pymalloc serves the mem and object domains, with nothing over it (no
+ * debug hooks, no tracemalloc, no other tool): then their frees need no
+ * wrapper. */
+static int pymalloc_alone(void)
+{
+    const char *name = _PyMem_GetCurrentAllocatorName();
+    return name && strcmp(name, "pymalloc") == 0;
 }
 
 static void wait_inflight(void)
@@ -498,6 +568,27 @@ static void fork_prepare(void)
 static void fork_release(void)
 {
     pthread_mutex_unlock(&set_lock);
+}
+
+/* A toolkit wants every free counted: the light domains get our free
+ * wrapper (where ours is still on top). Their sampled blocks, from the
+ * raw domain, then count a free in both domains, as they counted an
+ * allocation in both. Whether any domain changed. */
+static int make_exact(void)
+{
+    int changed = 0;
+    for (int d = 1; d < 3; d++) {
+        PyMemAllocatorEx cur;
+        PyMem_GetAllocator(domains[d], &cur);
+        if (!light[d] || !is_ours(&cur, d))
+            continue;
+        installed[d] = wrappers[d];
+        PyMemAllocatorEx a = installed[d];
+        PyMem_SetAllocator(domains[d], &a);
+        light[d] = 0;
+        changed = 1;
+    }
+    return changed;
 }
 
 /* Match the toolkits: called from rt_hooks_update, with the interpreter
@@ -543,14 +634,24 @@ int rt_alloc_update(uint32_t caps)
         atomic_store(&mean_bytes, mean);
         if (!atomic_load(&sampling))
             alloc_thread_sum(base);
+        int exact = (caps & LOONG_CAP_ALLOCATION_FREES) != 0;
+        int lite = !exact && !wrapped[0] && pymalloc_alone();
         for (int d = 0; d < 3; d++) {
             if (wrapped[d])
                 continue;
             PyMem_GetAllocator(domains[d], &wctx[d].orig);
-            PyMemAllocatorEx a = wrappers[d];
+            installed[d] = wrappers[d];
+            light[d] = lite && d != 0;
+            if (light[d]) { /* pymalloc's own free, with its own ctx */
+                installed[d].ctx = wctx[d].orig.ctx;
+                installed[d].free = wctx[d].orig.free;
+            }
+            PyMemAllocatorEx a = installed[d];
             PyMem_SetAllocator(domains[d], &a);
             wrapped[d] = 1;
         }
+        if (exact && (light[1] || light[2]) && make_exact())
+            alloc_thread_sum(base); /* every count starts again from here */
         atomic_store(&targets, nt);
         wait_inflight();
         atomic_store(&sampling, 1);
@@ -592,7 +693,8 @@ void rt_alloc_totals(int64_t allocs[3], int64_t bytes[3], int64_t frees[3])
     for (int d = 0; d < 3; d++) {
         allocs[d] = on ? now[d][ALLOC_N] - base[d][ALLOC_N] : -1;
         bytes[d] = on ? now[d][ALLOC_BYTES] - base[d][ALLOC_BYTES] : -1;
-        frees[d] = on ? now[d][ALLOC_FREES] - base[d][ALLOC_FREES] : -1;
+        frees[d] = on && !light[d]
+                       ? now[d][ALLOC_FREES] - base[d][ALLOC_FREES] : -1;
     }
 }
 

@@ -48,10 +48,21 @@ static void extra_free(void *p)
     (void)p; /* the value is packed data, not memory */
 }
 
+/* "__name__", made once: a code may be named from inside an allocator
+ * (an allocation sample), where no Python object may be created. One
+ * that is would reach tracemalloc's hook, which takes a lock its caller
+ * may hold (a deadlock seen on 3.9, 3.10 and 3.13). */
+static PyObject *name_key;
+
 void rt_codes_init(void)
 {
     if (rt_extra_index < 0)
         rt_extra_index = rt_request_code_extra(extra_free);
+    if (!name_key) {
+        name_key = PyUnicode_InternFromString("__name__");
+        if (!name_key)
+            PyErr_Clear(); /* modules then unnamed */
+    }
 }
 
 static uint64_t fnv(uint64_t h, const char *s)
@@ -162,8 +173,8 @@ static uint32_t register_code(PyCodeObject *co, PyObject *globals)
     if (!globals)
         globals = PyEval_GetGlobals();
     PyObject *modname = NULL;
-    if (globals && PyDict_Check(globals))
-        modname = PyDict_GetItemString(globals, "__name__"); /* borrowed */
+    if (globals && PyDict_Check(globals) && name_key)
+        modname = PyDict_GetItem(globals, name_key); /* borrowed */
     uint32_t id = intern(utf8_or(rt_code_qualname(co), "?"),
                          utf8_or(modname, ""), utf8_or(co->co_filename, "?"),
                          co->co_firstlineno, 0);

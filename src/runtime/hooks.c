@@ -625,6 +625,7 @@ uint32_t rt_hooks_potential(void)
     if (rt_sampler_available())
         caps |= LOONG_CAP_SAMPLES;
     caps |= LOONG_CAP_ALLOCATIONS; /* alloc.c: the allocator wrappers */
+    caps |= LOONG_CAP_ALLOCATION_FREES;
     return caps;
 }
 

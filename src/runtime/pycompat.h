@@ -130,4 +130,11 @@ static inline uint64_t rt_tstate_native_id(PyThreadState *ts, uint64_t self)
 #endif
 }
 
+/* The name of the allocators in place ("pymalloc", "malloc",
+ * "pymalloc_debug", ...), or NULL when a hook is installed: public in
+ * 3.8-3.12, internal (still exported) in 3.13. */
+#if PY_VERSION_HEX >= 0x030D0000
+PyAPI_FUNC(const char *) _PyMem_GetCurrentAllocatorName(void);
+#endif
+
 #endif

@@ -11,7 +11,9 @@
  * With alloc=yes: sampled allocations (LOONG_CAP_ALLOCATIONS), kept by
  * address while alive and summed by stack (alloc.c in this folder):
  * loong_mem_alloc points per interval and, at the end, mem.alloc.collapsed
- * and mem.live.collapsed.
+ * and mem.live.collapsed. With alloc_frees=yes also every free of the mem
+ * and object domains is counted (LOONG_CAP_ALLOCATION_FREES): their
+ * free_count_ fields, at a cost on every free.
  *
  * Threads: gc callbacks come under the interpreter lock (one at a time);
  * the tick on loong's thread reads the pause figures with atomics.
@@ -384,6 +386,7 @@ static int mem_load(loong_toolkit *tk, const loong_api *api,
     const char *every_s = api->option(tk, "types_every", "60s");
     const char *alloc_s = api->option(tk, "alloc", "no");
     const char *mean_s = api->option(tk, "alloc_mean", "512KiB");
+    const char *frees_s = api->option(tk, "alloc_frees", "no");
     const char *top_s = api->option(tk, "top", "10");
     const char *max_s = api->option(tk, "max_stacks", "10000");
     const char *pym_s = api->option(tk, "pymalloc", "yes");
@@ -394,21 +397,35 @@ static int mem_load(loong_toolkit *tk, const loong_api *api,
     long maxst = strtol(max_s, &e3, 10);
     uint64_t every = parse_duration(every_s);
     int alloc = parse_yesno(alloc_s);
+    int frees = parse_yesno(frees_s);
     int pymalloc = parse_yesno(pym_s);
     int libc = parse_yesno(libc_s);
     uint64_t mean = parse_bytes(mean_s);
     if (*e1 || *types_s == '\0' || types < 0 || types > 1000 || !every ||
         every < 1000000000ull / 10 || alloc < 0 || !mean || *e2 ||
         *top_s == '\0' || top < 1 || top > 1000 || *e3 || *max_s == '\0' ||
-        maxst < 1 || maxst > 1000000 || pymalloc < 0 || libc < 0) {
+        maxst < 1 || maxst > 1000000 || pymalloc < 0 || libc < 0 ||
+        frees < 0) {
         api->log(tk, LOONG_LOG_ERROR, "bad option: types=%s (0-1000) "
                  "types_every=%s (a duration: 60s, 500ms, 5m; at least "
                  "100ms) alloc=%s (yes or no) alloc_mean=%s (bytes: 512KiB, "
                  "1MiB, 65536) top=%s (1-1000) max_stacks=%s (1-1000000) "
-                 "pymalloc=%s (yes or no) libc=%s (yes or no)",
+                 "pymalloc=%s (yes or no) libc=%s (yes or no) "
+                 "alloc_frees=%s (yes or no)",
                  types_s, every_s, alloc_s, mean_s, top_s, max_s, pym_s,
-                 libc_s);
+                 libc_s, frees_s);
         return LOONG_EOPTION;
+    }
+    if (frees && !alloc) {
+        api->log(tk, LOONG_LOG_ERROR, "alloc_frees=yes counts frees while "
+                 "allocations are sampled: it needs alloc=yes");
+        return LOONG_EOPTION;
+    }
+    if (frees && (api->minor < 4 || !(api->potential_capabilities() &
+                                      LOONG_CAP_ALLOCATION_FREES))) {
+        api->log(tk, LOONG_LOG_ERROR, "alloc_frees=yes: this runtime "
+                 "cannot count every free (needs loong's toolkit ABI 1.4)");
+        return LOONG_ENOTSUP;
     }
     if (alloc && !(api->potential_capabilities() & LOONG_CAP_ALLOCATIONS)) {
         api->log(tk, LOONG_LOG_ERROR, "alloc=yes: this runtime cannot "
@@ -436,6 +453,8 @@ static int mem_load(loong_toolkit *tk, const loong_api *api,
     if (alloc) {
         cb.allocation = mem_on_allocation;
         caps |= LOONG_CAP_ALLOCATIONS;
+        if (frees)
+            caps |= LOONG_CAP_ALLOCATION_FREES;
     }
     int rc;
     if ((rc = api->set_state(tk, st)) < 0 ||
@@ -464,6 +483,9 @@ static const loong_option_def options[] = {
     {"types_every", "60s", "how often the types are counted"},
     {"alloc", "no", "yes: sample allocations, with their Python stacks"},
     {"alloc_mean", "512KiB", "mean bytes between allocation samples"},
+    {"alloc_frees", "no", "alloc: yes counts every free of the mem and "
+                          "object domains too (free_count_mem, _obj; costs "
+                          "a call on every free)"},
     {"top", "10", "alloc: functions per interval point, the rest as "
                   "'other'"},
     {"max_stacks", "10000", "alloc: distinct stacks kept (the rest as one "
