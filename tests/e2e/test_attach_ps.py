@@ -43,8 +43,10 @@ def minor_of(python):
 def test_ps_lists_python_processes_and_loong_in_them(tmp_path):
     py_plain, py_run = (some_pythons(2) * 2)[:2]
     out = tmp_path / "out"
-    plain = start(py_plain, "sleep", 4)
-    under = start_run(py_run, out, "sleep", 4, "example")
+    # long enough for a load and a detach under the sanitizers on a busy
+    # machine: the program must still be there for the table
+    plain = start(py_plain, "sleep", 10)
+    under = start_run(py_run, out, "sleep", 10, "example")
     other = subprocess.Popen(["sleep", "30"])
     gone = start(py_plain, "sleep", 0)
     finish(gone)
@@ -54,12 +56,12 @@ def test_ps_lists_python_processes_and_loong_in_them(tmp_path):
         assert other.pid not in got and gone.pid not in got
         e = got[plain.pid]
         assert e["python"] == minor_of(py_plain)
-        assert e["argv"] == [py_plain, str(TARGET), "sleep", "4"]
+        assert e["argv"] == [py_plain, str(TARGET), "sleep", "10"]
         assert e["loong"] == {"state": "none", "runtime_mapped": False,
                               "socket": False}
         e = got[under.pid]
         assert e["python"] == minor_of(py_run)
-        assert e["argv"][1:] == [str(TARGET), "sleep", "4"]
+        assert e["argv"][1:] == [str(TARGET), "sleep", "10"]
         assert e["loong"]["state"] == "started"
         assert e["loong"]["runtime_mapped"] and e["loong"]["socket"]
         assert e["loong"]["toolkits"] == ["example"]
