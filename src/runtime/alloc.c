@@ -144,12 +144,11 @@ static int set_insert(uintptr_t a, int d)
         size_t j = addr_hash(a) & (tcap - 1);
         while (tab[j] > 1 && (tab[j] & ~(uintptr_t)3) != a)
             j = (j + 1) & (tcap - 1);
-        if (tab[j] > 1) {
-            tab[j] = a | (uintptr_t)d;
-        } else {
-            if (tab[j] == 1)
-                ttomb--;
-            tab[j] = a | (uintptr_t)d;
+        int fresh = tab[j] <= 1;
+        if (tab[j] == 1)
+            ttomb--;
+        tab[j] = a | (uintptr_t)d;
+        if (fresh) {
             tused++;
             size_t f = fslot(a);
             if (fcount[f] != 0xffff && fcount[f]++ == 0) /* 0xffff sticks */
@@ -274,11 +273,18 @@ static PyThreadState *current_ts(void)
 #endif
 }
 
+/* Whether this thread may take a sample now: not inside one, and events
+ * wanted. */
+static inline int may_sample(void)
+{
+    return !tl.busy && atomic_load_explicit(&sampling, memory_order_relaxed) &&
+           !atomic_load_explicit(&rt_suspended, memory_order_relaxed);
+}
+
 static void sample(int domain, void *p, size_t n)
 {
     tl.left = next_gap();
-    if (tl.busy || !atomic_load_explicit(&sampling, memory_order_relaxed) ||
-        atomic_load_explicit(&rt_suspended, memory_order_relaxed))
+    if (!may_sample())
         return;
     tl.busy = 1;
     double mean = (double)atomic_load_explicit(&mean_bytes,
@@ -363,9 +369,7 @@ enum { OP_MALLOC, OP_CALLOC, OP_REALLOC };
 /* Whether an allocation of n bytes is the one to sample (count_down). */
 static inline int will_sample(size_t n)
 {
-    return tl.left <= (int64_t)n && tl.rng && !tl.busy &&
-           atomic_load_explicit(&sampling, memory_order_relaxed) &&
-           !atomic_load_explicit(&rt_suspended, memory_order_relaxed);
+    return tl.left <= (int64_t)n && tl.rng && may_sample();
 }
 
 /* In a light domain, the block to sample is taken from the raw domain's

@@ -421,10 +421,10 @@ static int mem_load(loong_toolkit *tk, const loong_api *api,
                  "allocations are sampled: it needs alloc=yes");
         return LOONG_EOPTION;
     }
-    if (frees && (api->minor < 4 || !(api->potential_capabilities() &
-                                      LOONG_CAP_ALLOCATION_FREES))) {
+    if (frees && !(api->potential_capabilities() &
+                   LOONG_CAP_ALLOCATION_FREES)) {
         api->log(tk, LOONG_LOG_ERROR, "alloc_frees=yes: this runtime "
-                 "cannot count every free (needs loong's toolkit ABI 1.4)");
+                 "cannot count every free");
         return LOONG_ENOTSUP;
     }
     if (alloc && !(api->potential_capabilities() & LOONG_CAP_ALLOCATIONS)) {
