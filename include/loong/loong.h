@@ -433,7 +433,8 @@ typedef struct loong_api {
      * callbacks only. Returns the number of frames written, or an error. */
     int (*current_stack)(loong_frame *frames, size_t max);
     /* Every thread's stack, taken consistently (under the interpreter
-     * lock). From tick or from an event callback. Free with api->free. */
+     * lock); the program's threads, not loong's own. From tick or from an
+     * event callback. Free with api->free. */
     int (*threads_stacks)(size_t max_frames, loong_stacks **out);
 
     /* clocks */

@@ -591,7 +591,7 @@ int rt_control_start(void)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
-    int e = pthread_create(&ctl_thread, &attr, ctl_main, NULL);
+    int e = rt_own_thread_create(&ctl_thread, &attr, ctl_main, NULL);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e != 0) {

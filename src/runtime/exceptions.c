@@ -416,6 +416,8 @@ void rt_exc_trace_all(int on)
     PyThreadState *cur = PyThreadState_Get();
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(cur->interp); ts;
          ts = PyThreadState_Next(ts)) {
+        if (rt_own_tstate(ts))
+            continue;
         if (on && !ts->c_tracefunc)
             set_trace(ts, trace_hook);
         else if (!on && ts->c_tracefunc == trace_hook)

@@ -277,6 +277,8 @@ static void profile_all(int on)
     PyThreadState *cur = PyThreadState_Get();
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(cur->interp); ts;
          ts = PyThreadState_Next(ts)) {
+        if (rt_own_tstate(ts))
+            continue;
         if (on && !ts->c_profilefunc)
             set_profile(ts, profile_hook);
         else if (!on && ts->c_profilefunc == profile_hook)

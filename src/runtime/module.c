@@ -233,6 +233,7 @@ static void atfork_child(void)
     /* Any fork, Python's or C's: until the runtime is reset in this child
      * (os.register_at_fork), hooks and the SIGTERM path do nothing. */
     atomic_store(&rt_suspended, 1);
+    rt_own_after_fork_child(); /* loong's threads are not in the child */
 }
 
 /* The control socket (control.c): every started process answers `loong

@@ -191,7 +191,7 @@ static int flusher_start(void)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
-    int rc = pthread_create(&rt.flusher, &attr, flusher_main, NULL);
+    int rc = rt_own_thread_create(&rt.flusher, &attr, flusher_main, NULL);
     pthread_attr_destroy(&attr);
     if (rc != 0)
         return LOONG_EIO;

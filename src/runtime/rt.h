@@ -192,6 +192,14 @@ uint64_t rt_sampler_unnamed(void); /* frames or samples given up */
 void rt_sampler_flush(void);       /* samples waiting for names: out */
 void rt_sampler_flush_locked(void); /* the same, tk_lock held */
 
+/* own_threads.c: loong's own threads (flusher, sampler, control socket),
+ * each with one thread state for its whole life (pthread_create's
+ * arguments) */
+int rt_own_thread_create(pthread_t *th, const pthread_attr_t *attr,
+                         void *(*fn)(void *), void *arg);
+int rt_own_tstate(const PyThreadState *ts); /* one of theirs: skip it */
+void rt_own_after_fork_child(void);
+
 /* threads.c */
 rt_thread *rt_thread_current(void);     /* with the interpreter lock */
 /* The calling thread's, once known: the event path's inline shortcut. The

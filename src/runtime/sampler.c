@@ -630,7 +630,7 @@ static int start(void)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&S.th, NULL, sampler_main, NULL);
+    int rc = rt_own_thread_create(&S.th, NULL, sampler_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         pthread_cond_destroy(&S.cv);

@@ -88,7 +88,7 @@ int rt_threads_stacks(size_t max_frames, loong_stacks **out)
     size_t nth = 0;
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(cur->interp); ts;
          ts = PyThreadState_Next(ts))
-        nth++;
+        nth += !rt_own_tstate(ts); /* loong's own threads are not shown */
     /* one block: header, thread array, frames */
     size_t bytes = sizeof(loong_stacks) + nth * sizeof(loong_thread_stack) +
                    nth * max_frames * sizeof(loong_frame);
@@ -104,7 +104,9 @@ int rt_threads_stacks(size_t max_frames, loong_stacks **out)
     PyThreadState *last = NULL;
     size_t i = 0;
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(cur->interp);
-         ts && i < nth; ts = PyThreadState_Next(ts), i++) {
+         ts && i < nth; ts = PyThreadState_Next(ts)) {
+        if (rt_own_tstate(ts))
+            continue;
         loong_thread_stack *t = &st->threads[i];
         t->native_id = rt_tstate_native_id(ts, (uint64_t)syscall(SYS_gettid));
         t->python_id = ts->thread_id;
@@ -122,6 +124,7 @@ int rt_threads_stacks(size_t max_frames, loong_stacks **out)
             t->thread = ((rt_thread *)PyCapsule_GetPointer(
                              cap, "loong.thread"))->id;
         last = ts;
+        i++;
     }
     st->nthreads = i;
     /* the oldest thread state is the main thread's */

@@ -99,7 +99,8 @@ void rt_threads_register_all(void)
     size_t n = 0;
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(cur->interp);
          ts && n < sizeof list / sizeof list[0]; ts = PyThreadState_Next(ts))
-        list[n++] = ts;
+        if (!rt_own_tstate(ts))
+            list[n++] = ts;
     rt_exc_state saved;
     rt_exc_save(&saved);
     for (size_t i = n; i-- > 0;) {

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from conftest import (LOONG, PROGRAMS, SANITIZE, base_env, loong_cmd,
-                      only_proc_dir, points_of, run)
+                      meta, only_proc_dir, points_of, run)
 
 TARGET = PROGRAMS / "mem_target.py"
 LEAK = PROGRAMS / "mem_leak.py"
@@ -157,6 +157,23 @@ def test_small_leak_on_every_allocator_setup(python, tmp_path, setup):
     log = (d / "loong.log").read_text()
     assert "dropped" not in log, log
     assert ("wrapped again" in log) == (setup == "tracemalloc_after"), log
+
+
+@pytest.mark.parametrize("spec", ["mem", "mem:alloc=yes",
+                                  "function:mode=sample"])
+def test_tracemalloc_stopped_while_loong_ticks(python, tmp_path, spec):
+    # loong's threads take the interpreter lock at every tick (1 ms here).
+    # Each once made a fresh thread state, allocated without the lock:
+    # tracemalloc.stop() at that moment crashed CPython before 3.12.9 and
+    # 3.13.2, every run of this program. Each now keeps one state.
+    argv = [python, PROGRAMS / "tracemalloc_toggle.py", "1.5"]
+    plain = run(argv)
+    prof = run(loong_cmd(tmp_path / "out", spec, interval="1ms") + argv)
+    assert plain.stdout == b"every round traced True\n"
+    assert (prof.stdout, prof.stderr, prof.returncode) == \
+        (plain.stdout, plain.stderr, plain.returncode)
+    d = only_proc_dir(tmp_path / "out")
+    assert meta(d)["exit"] == "exit", meta(d)
 
 
 def test_leak_default_mean(python, tmp_path):

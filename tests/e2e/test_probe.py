@@ -59,6 +59,9 @@ def test_probe_sees_every_event_kind(python, py, tmp_path, probe_so):
     assert blocked and blocked[0]["main"] == 0 and blocked[0]["state"] == 2
     main = [s for s in stacks if s["main"] == 1]
     assert len(main) == 1 and "main_wait" in main[0]["stack"]
+    # the program's two threads only: loong's own (the one asking among
+    # them) are not the program's
+    assert len(stacks) == 2, stacks
 
 
 FILTER_PROG = r"""

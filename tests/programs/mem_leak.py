@@ -6,9 +6,8 @@ global list, while churn() allocates and frees a lot elsewhere.
 small: leak_small() keeps 750 bytes(100) a call instead (small blocks,
 pymalloc's, 99,750 bytes requested a call), and grow() builds small lists
 by appending (reallocations), checks and drops them. tracemalloc: the
-program starts tracemalloc itself first (and leaves it on: a stop while
-another thread takes the interpreter lock can crash CPythons before 3.12.9
-and 3.13.2, with or without loong)."""
+program starts tracemalloc itself first (and leaves it on: stopping it is
+tracemalloc_toggle.py's job)."""
 import sys
 
 KEPT = []
