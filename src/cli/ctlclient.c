@@ -4,6 +4,7 @@
 #include "cli/attach.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,55 @@ static long left_ms(const struct timespec *deadline)
     long ms = (deadline->tv_sec - t.tv_sec) * 1000 +
               (deadline->tv_nsec - t.tv_nsec) / 1000000;
     return ms < 0 ? 0 : ms;
+}
+
+/* connect() by the deadline. A process that stopped accepting (stopped,
+ * or hung) fills its queue of 8 connections; a blocking connect to it
+ * would then wait for ever. 0, or -1 with errno. */
+static int connect_by(int fd, const struct sockaddr_un *sa,
+                      const struct timespec *deadline)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -1;
+    int rc;
+    for (;;) {
+        rc = connect(fd, (const struct sockaddr *)sa, sizeof *sa);
+        if (rc == 0 || errno == EISCONN) {
+            rc = 0;
+            break;
+        }
+        if (errno == EINTR)
+            continue;
+        long left = left_ms(deadline);
+        if (errno == EAGAIN && left > 0) {
+            /* the queue is full: it may drain */
+            struct timespec nap = {0, (left < 20 ? left : 20) * 1000000L};
+            nanosleep(&nap, NULL);
+            continue;
+        }
+        if (errno == EINPROGRESS) {
+            struct pollfd pfd = {fd, POLLOUT, 0};
+            int pr = poll(&pfd, 1, (int)left);
+            int e = 0;
+            socklen_t el = sizeof e;
+            if (pr > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) == 0) {
+                errno = e;
+                rc = e ? -1 : 0;
+            } else if (pr >= 0) {
+                errno = ETIMEDOUT;
+            }
+            break;
+        }
+        if (errno == EAGAIN)
+            errno = ETIMEDOUT;
+        break;
+    }
+    int saved = errno;
+    if (rc == 0 && fcntl(fd, F_SETFL, fl) < 0)
+        return -1;
+    errno = saved;
+    return rc;
 }
 
 /* The folder and the socket belong to uid, the folder is 0700. */
@@ -87,11 +137,24 @@ int ctl_request_to(pid_t pid, uid_t uid, const char *sock,
         return -1;
     }
     memcpy(sa.sun_path, sock, strlen(sock) + 1);
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    if (fd < 0 || connect_by(fd, &sa, &deadline) < 0) {
         *sys_err = errno;
-        snprintf(err, errlen, "cannot connect to %s: %s", sock,
-                 strerror(errno));
+        if (errno == ETIMEDOUT)
+            snprintf(err, errlen, "process %d did not answer within %d s "
+                     "(its control socket takes no connection)", (int)pid,
+                     timeout_ms / 1000);
+        else
+            snprintf(err, errlen, "cannot connect to %s: %s", sock,
+                     strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -125,14 +188,6 @@ int ctl_request_to(pid_t pid, uid_t uid, const char *sock,
         memcpy(req + at, fields[i], l);
         at += l;
         req[at++] = i + 1 < n ? '\t' : '\n';
-    }
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
     }
     int rc = -1;
     if (send(fd, req, at, MSG_NOSIGNAL) != (ssize_t)at) {

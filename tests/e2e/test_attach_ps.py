@@ -4,6 +4,8 @@ import json
 import os
 import pathlib
 import select
+import signal
+import socket
 import subprocess
 import time
 
@@ -100,6 +102,37 @@ def test_ps_lists_python_processes_and_loong_in_them(tmp_path):
         assert plain.pid not in got and under.pid not in got
     finally:
         kill([plain, under, other])
+
+
+def test_ps_bounded_by_a_process_that_takes_no_connection(tmp_path):
+    # A stopped (or hung) process accepts nothing: once its queue of
+    # connections is full, a blocking connect() to it waits for ever, and
+    # `loong ps` hung with it. Now the connect has the answer's deadline.
+    p = start_run(some_pythons(1)[0], tmp_path / "out", "sleep", 30,
+                  "example")
+    sock = "/tmp/loong-%d/%d.sock" % (os.getuid(), p.pid)
+    queued = []
+    os.kill(p.pid, signal.SIGSTOP)
+    try:
+        while len(queued) < 64:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setblocking(False)
+            try:
+                s.connect(sock)
+            except BlockingIOError:
+                s.close()
+                break
+            queued.append(s)
+        assert 0 < len(queued) < 64  # the queue is full
+        r = loong("ps", "--json", timeout=20)
+        assert r.returncode == 0, r.stderr
+        e = {e["pid"]: e for e in json.loads(r.stdout)}[p.pid]
+        assert e["loong"]["state"] == "no-answer", e
+    finally:
+        for s in queued:
+            s.close()
+        os.kill(p.pid, signal.SIGCONT)
+        kill([p])
 
 
 def test_ps_usage():
