@@ -103,16 +103,17 @@ def test_objects_made_in_a_hot_loop(python, tmp_path):
 
 
 def test_code_seldom_on_a_stack_is_named(python, tmp_path):
-    """A nested function, a static method and a method of a class imported
-    from another module, each on the stack 3% of the time: the
-    registration passes under the lock seldom find them on a stack, so
-    their samples' codes are named through the module they ran in. Each
-    comes out with the time the program measured itself, within 35% (about
-    120 samples each at 2000 Hz), and the imported method under its own
-    module."""
+    """A nested function, a static method, a class method, a property's
+    getter and a method of a class imported from another module, each on
+    the stack 3% of the time: the registration passes under the lock
+    seldom find them on a stack, so their samples' codes are named through
+    the module they ran in. Each comes out with the time the program
+    measured itself, within 35% (about 120 samples each at 2000 Hz), and
+    the imported method under its own module."""
     ref = tmp_path / "ref.txt"
     d = profile(python, tmp_path, "rarely", ",hz=2000", [ref])
-    inner_us, tick_us, helper_us = map(int, ref.read_text().split())
+    inner_us, tick_us, helper_us, made_us, size_us = \
+        map(int, ref.read_text().split())
     rows = table(d)
     helper = [r for (mod, fn), r in rows.items()
               if fn in ("Helper.tick", "tick") and mod == "rare_helper"]
@@ -130,6 +131,10 @@ def test_code_seldom_on_a_stack_is_named(python, tmp_path):
     assert abs(inner - inner_us) <= 0.35 * inner_us, (inner, inner_us)
     assert abs(tick - tick_us) <= 0.35 * tick_us, (tick, tick_us)
     assert t["rare_outer"]["total"] >= inner
+    for name, us in (("made", made_us), ("size", size_us)):
+        got = [t[n]["total"] for n in ("Rare." + name, name) if n in t]
+        assert len(got) == 1, (name, sorted(t))
+        assert abs(got[0] - us) <= 0.35 * us, (name, got, us)
 
 
 def test_frames_left_unnamed_are_counted(python, tmp_path):

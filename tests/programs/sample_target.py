@@ -62,13 +62,24 @@ class Rare:
     def tick():
         busy(0.0003)
 
+    @classmethod
+    def made(cls):
+        busy(0.0003)
+
+    @property
+    def size(self):
+        busy(0.0003)
+        return 1
+
 
 def rarely(sec, ref):
-    # three functions on the stack 3% of the time each: one nested, one a
-    # static method, one a method of a class imported from another module:
-    # a registration pass seldom catches them on a stack
+    # five functions on the stack 3% of the time each: one nested, a
+    # static method, a class method, a property's getter, and a method of
+    # a class imported from another module: a registration pass seldom
+    # catches them on a stack
     helper = Helper()
-    spent = [0.0, 0.0, 0.0]
+    rare = Rare()
+    spent = [0.0] * 5
     end = time.perf_counter() + sec
     while time.perf_counter() < end:
         busy(0.01)
@@ -79,11 +90,15 @@ def rarely(sec, ref):
         t2 = time.perf_counter()
         helper.tick()
         t3 = time.perf_counter()
-        spent[0] += t1 - t0
-        spent[1] += t2 - t1
-        spent[2] += t3 - t2
+        Rare.made()
+        t4 = time.perf_counter()
+        rare.size
+        t5 = time.perf_counter()
+        for i, (a, b) in enumerate([(t0, t1), (t1, t2), (t2, t3), (t3, t4),
+                                    (t4, t5)]):
+            spent[i] += b - a
     with open(ref, "w") as f:
-        f.write("%d %d %d\n" % tuple(x * 1e6 for x in spent))
+        f.write("%d %d %d %d %d\n" % tuple(x * 1e6 for x in spent))
 
 
 def pulse(sec, ref):
