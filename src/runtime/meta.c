@@ -272,14 +272,20 @@ int rt_meta_write(const char *exit_reason)
     uint64_t records = rt.buf ? lbuf_records(rt.buf) : 0;
     uint64_t dbuf = rt.buf ? lbuf_dropped(rt.buf) : 0;
     uint64_t dsink = atomic_load(&rt.sink_dropped);
+    uint64_t lock_max_us, lock_us = rt_sampler_locked_us(&lock_max_us);
     sb_printf(&s, "%s],\n  \"records\": %llu,\n  \"dropped\": %llu,\n"
                   "  \"dropped_buffer_full\": %llu,\n"
                   "  \"dropped_sink\": %llu,\n"
-                  "  \"sample_unnamed\": %llu\n}\n",
+                  "  \"sample_unnamed\": %llu,\n"
+                  "  \"sample_locked\": %llu,\n"
+                  "  \"sample_locked_us\": %llu,\n"
+                  "  \"sample_locked_max_us\": %llu\n}\n",
               first ? "" : "\n  ", (unsigned long long)records,
               (unsigned long long)(dbuf + dsink), (unsigned long long)dbuf,
               (unsigned long long)dsink,
-              (unsigned long long)rt_sampler_unnamed());
+              (unsigned long long)rt_sampler_unnamed(),
+              (unsigned long long)rt_sampler_locked(),
+              (unsigned long long)lock_us, (unsigned long long)lock_max_us);
     int rc = s.oom ? LOONG_ENOMEM : rt_write_file_raw("meta.json", s.p, s.len);
     sb_free(&s);
     return rc;

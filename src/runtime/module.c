@@ -408,8 +408,9 @@ static PyObject *m_status(PyObject *self, PyObject *unused)
         return NULL;
     unsigned long long dropped =
         rt.buf ? lbuf_dropped(rt.buf) + atomic_load(&rt.sink_dropped) : 0;
+    uint64_t lock_max_us, lock_us = rt_sampler_locked_us(&lock_max_us);
     return Py_BuildValue(
-        "{sOsisssssssNsKsKsIsisKsKsKsK}", "started",
+        "{sOsisssssssNsKsKsIsisKsKsKsKsKsK}", "started",
         rt.started ? Py_True : Py_False,
         "pid", (int)rt.pid, "output", rt.proc_dir, "sink", rt.sink_str,
         "version", LOONG_VERSION_STRING, "toolkits", tks, "records",
@@ -418,7 +419,9 @@ static PyObject *m_status(PyObject *self, PyObject *unused)
         rt.interval_ms, "hook_calls", (unsigned long long)rt_hook_calls,
         "sample_rounds", (unsigned long long)rt_sampler_rounds(),
         "sample_locked", (unsigned long long)rt_sampler_locked(),
-        "sample_unnamed", (unsigned long long)rt_sampler_unnamed());
+        "sample_unnamed", (unsigned long long)rt_sampler_unnamed(),
+        "sample_locked_us", (unsigned long long)lock_us,
+        "sample_locked_max_us", (unsigned long long)lock_max_us);
 }
 
 static PyObject *m_atexit(PyObject *self, PyObject *unused)

@@ -188,6 +188,7 @@ void rt_sampler_resume(void);
 void rt_sampler_after_fork_child(void);
 uint64_t rt_sampler_rounds(void);
 uint64_t rt_sampler_locked(void); /* times it took the interpreter lock */
+uint64_t rt_sampler_locked_us(uint64_t *max_us); /* held: total, longest */
 uint64_t rt_sampler_unnamed(void); /* frames or samples given up */
 void rt_sampler_flush(void);       /* samples waiting for names: out */
 void rt_sampler_flush_locked(void); /* the same, tk_lock held */

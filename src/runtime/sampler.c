@@ -73,6 +73,8 @@ static struct {
     uint64_t last_register;
     atomic_uint_fast64_t rounds;
     atomic_uint_fast64_t locked;   /* registrations under the lock */
+    atomic_uint_fast64_t locked_ns; /* the lock held for them, in all */
+    atomic_uint_fast64_t locked_max_ns; /* ... the longest once */
     uint64_t round_no;
     code_slot *codes;
     thread_slot threads[MAX_THREADS];
@@ -88,6 +90,13 @@ uint64_t rt_sampler_rounds(void)
 uint64_t rt_sampler_locked(void)
 {
     return atomic_load(&S.locked);
+}
+
+uint64_t rt_sampler_locked_us(uint64_t *max_us)
+{
+    if (max_us)
+        *max_us = atomic_load(&S.locked_max_ns) / 1000;
+    return atomic_load(&S.locked_ns) / 1000;
 }
 
 /* ---- thread ids ------------------------------------------------------ */
@@ -380,6 +389,7 @@ static void register_codes(void)
     size_t nwant = wanted_codes(want, WANT_MAX);
     atomic_fetch_add(&S.locked, 1);
     PyGILState_STATE g = PyGILState_Ensure();
+    uint64_t t0 = rt_now_ns(); /* the program waits from here */
     loong_stacks *st = NULL;
     if (rt_threads_stacks(RT_MAX_FRAMES, &st) == 0)
         free(st);
@@ -388,7 +398,11 @@ static void register_codes(void)
     for (size_t i = 0; i < nwant; i++)
         if (!want[i].named)
             searched_add(&want[i]);
+    uint64_t held = rt_now_ns() - t0;
     PyGILState_Release(g);
+    atomic_fetch_add(&S.locked_ns, held);
+    if (held > atomic_load(&S.locked_max_ns))
+        atomic_store(&S.locked_max_ns, held); /* one writer: this thread */
 }
 
 /* After a registration pass, or to age samples out: under tk_lock. */

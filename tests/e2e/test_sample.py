@@ -135,6 +135,11 @@ def test_code_seldom_on_a_stack_is_named(python, tmp_path):
         got = [t[n]["total"] for n in ("Rare." + name, name) if n in t]
         assert len(got) == 1, (name, sorted(t))
         assert abs(got[0] - us) <= 0.35 * us, (name, got, us)
+    # the passes that named them, and how long the program waited
+    m = json.loads((d / "meta.json").read_text())
+    assert m["sample_locked"] >= 1, m
+    assert 0 < m["sample_locked_max_us"] <= m["sample_locked_us"], m
+    assert m["sample_locked_us"] < 2_000_000, m  # within the 2 s run
 
 
 def test_frames_left_unnamed_are_counted(python, tmp_path):
