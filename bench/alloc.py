@@ -15,6 +15,8 @@ import sys
 import tempfile
 import time
 
+from pythons import found
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOONG = os.path.join(ROOT, "build", "bin", "loong")
 WORKLOAD = os.path.join(ROOT, "bench", "workloads", "allocs.py")
@@ -42,11 +44,7 @@ def main(argv):
     p.add_argument("--python", action="append",
                    help="only these minors (3.12); repeatable")
     a = p.parse_args(argv)
-    pythons = [l.split() for l in subprocess.run(
-        [os.path.join(ROOT, "tools", "find-pythons")], capture_output=True,
-        text=True, check=True).stdout.splitlines()]
-    if a.python:
-        pythons = [x for x in pythons if x[0] in a.python]
+    pythons = found(a.python)
     rows = []
     with tempfile.TemporaryDirectory() as out:
         for ver, py in pythons:

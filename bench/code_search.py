@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 
+from pythons import found
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOONG = os.path.join(ROOT, "build", "bin", "loong")
 
@@ -66,11 +68,7 @@ def main(argv):
     p.add_argument("--python", action="append",
                    help="only these minors (3.12); repeatable")
     a = p.parse_args(argv)
-    pythons = [l.split() for l in subprocess.run(
-        [os.path.join(ROOT, "tools", "find-pythons")], capture_output=True,
-        text=True, check=True).stdout.splitlines()]
-    if a.python:
-        pythons = [x for x in pythons if x[0] in a.python]
+    pythons = found(a.python)
     print("| python | functions in the module | passes | lock held: "
           "mean | longest | in all, over 3 s |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 
+from pythons import found
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOONG = os.path.join(ROOT, "build", "bin", "loong")
 W = os.path.join(ROOT, "bench", "workloads")
@@ -35,9 +37,7 @@ def main(argv):
     p.add_argument("-n", type=int, default=5)
     p.add_argument("--markdown")
     a = p.parse_args(argv)
-    pythons = [l.split() for l in subprocess.run(
-        [os.path.join(ROOT, "tools", "find-pythons")], capture_output=True,
-        text=True, check=True).stdout.splitlines()]
+    pythons = found()
     rows = []
     with tempfile.TemporaryDirectory() as out:
         for ver, py in pythons:

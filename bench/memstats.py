@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 
+from pythons import found
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOONG = os.path.join(ROOT, "build", "bin", "loong")
 
@@ -80,11 +82,7 @@ def main(argv):
     p.add_argument("--python", action="append",
                    help="only these minors (3.12); repeatable")
     a = p.parse_args(argv)
-    pythons = [l.split() for l in subprocess.run(
-        [os.path.join(ROOT, "tools", "find-pythons")], capture_output=True,
-        text=True, check=True).stdout.splitlines()]
-    if a.python:
-        pythons = [x for x in pythons if x[0] in a.python]
+    pythons = found(a.python)
     print("| python | pymalloc_allocated_bytes | arenas | lock held: "
           "median | max | per GB (median) |")
     print("|---|---:|---:|---:|---:|---:|")

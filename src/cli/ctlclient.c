@@ -37,51 +37,31 @@ static long left_ms(const struct timespec *deadline)
 
 /* connect() by the deadline. A process that stopped accepting (stopped,
  * or hung) fills its queue of 8 connections; a blocking connect to it
- * would then wait for ever. 0, or -1 with errno. */
+ * would then wait for ever. A non-blocking one to a unix socket connects
+ * at once or fails, with EAGAIN while the queue is full. 0, or -1 with
+ * errno. */
 static int connect_by(int fd, const struct sockaddr_un *sa,
                       const struct timespec *deadline)
 {
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
         return -1;
-    int rc;
     for (;;) {
-        rc = connect(fd, (const struct sockaddr *)sa, sizeof *sa);
-        if (rc == 0 || errno == EISCONN) {
-            rc = 0;
-            break;
-        }
+        if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0)
+            return fcntl(fd, F_SETFL, fl) < 0 ? -1 : 0;
         if (errno == EINTR)
             continue;
         long left = left_ms(deadline);
-        if (errno == EAGAIN && left > 0) {
-            /* the queue is full: it may drain */
-            struct timespec nap = {0, (left < 20 ? left : 20) * 1000000L};
-            nanosleep(&nap, NULL);
-            continue;
-        }
-        if (errno == EINPROGRESS) {
-            struct pollfd pfd = {fd, POLLOUT, 0};
-            int pr = poll(&pfd, 1, (int)left);
-            int e = 0;
-            socklen_t el = sizeof e;
-            if (pr > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) == 0) {
-                errno = e;
-                rc = e ? -1 : 0;
-            } else if (pr >= 0) {
-                errno = ETIMEDOUT;
-            }
-            break;
-        }
-        if (errno == EAGAIN)
+        if (errno != EAGAIN)
+            return -1;
+        if (left == 0) {
             errno = ETIMEDOUT;
-        break;
+            return -1;
+        }
+        /* the queue is full: it may drain */
+        struct timespec nap = {0, (left < 20 ? left : 20) * 1000000L};
+        nanosleep(&nap, NULL);
     }
-    int saved = errno;
-    if (rc == 0 && fcntl(fd, F_SETFL, fl) < 0)
-        return -1;
-    errno = saved;
-    return rc;
 }
 
 /* The folder and the socket belong to uid, the folder is 0700. */

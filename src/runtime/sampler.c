@@ -402,7 +402,7 @@ static void register_codes(void)
     PyGILState_Release(g);
     atomic_fetch_add(&S.locked_ns, held);
     if (held > atomic_load(&S.locked_max_ns))
-        atomic_store(&S.locked_max_ns, held); /* one writer: this thread */
+        atomic_store(&S.locked_max_ns, held); /* callers hold tk_lock */
 }
 
 /* After a registration pass, or to age samples out: under tk_lock. */

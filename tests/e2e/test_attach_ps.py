@@ -108,7 +108,7 @@ def test_ps_bounded_by_a_process_that_takes_no_connection(tmp_path):
     # A stopped (or hung) process accepts nothing: once its queue of
     # connections is full, a blocking connect() to it waits for ever, and
     # `loong ps` hung with it. Now the connect has the answer's deadline.
-    p = start_run(some_pythons(1)[0], tmp_path / "out", "sleep", 30,
+    p = start_run(some_pythons(1)[0], tmp_path / "out", "sleep", 3,
                   "example")
     sock = "/tmp/loong-%d/%d.sock" % (os.getuid(), p.pid)
     queued = []
@@ -128,10 +128,18 @@ def test_ps_bounded_by_a_process_that_takes_no_connection(tmp_path):
         assert r.returncode == 0, r.stderr
         e = {e["pid"]: e for e in json.loads(r.stdout)}[p.pid]
         assert e["loong"]["state"] == "no-answer", e
-    finally:
         for s in queued:
             s.close()
         os.kill(p.pid, signal.SIGCONT)
+        # resumed, it ends as it would have, and takes its socket along
+        stdout, stderr = finish(p)
+        assert stdout == EXPECTED["sleep"] and p.returncode == 3, stderr
+        assert not os.path.exists(sock)
+    finally:
+        for s in queued:
+            s.close()
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGCONT)
         kill([p])
 
 
